@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make run` and `make test`. Both make their own virtualenv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+BIND ?= 127.0.0.1:8000
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/wadule-bridge: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+## Set up and start the bridge on embedded defaults (SQLite, sandbox channels).
+run: export BRIDGE_SANDBOX = 1
+run: $(BIN)/wadule-bridge
+	$(BIN)/python scripts/quickstart.py $(BIND)
+	exec $(BIN)/wadule-bridge run --bind $(BIND)
+
+## Run the whole suite (PostgreSQL and redis-server must be installed; see README).
+test: $(BIN)/wadule-bridge
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/wadule-bridge
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/wadule-bridge
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(BIN)/wadule-bridge
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info

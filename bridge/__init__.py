@@ -1,0 +1,33 @@
+"""Wadule Bridge: the Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from flask import Flask
+
+from bridge.settings import Settings
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: Mapping | None = None, *, settings: Settings | None = None) -> Flask:
+    """Build the app. Settings come from ``BRIDGE_*`` variables unless ``settings`` is given."""
+    app = Flask(__name__, instance_relative_config=False)
+    settings = settings or Settings.from_env()
+    app.config["BRIDGE_SETTINGS"] = settings
+    app.config["SECRET_KEY"] = settings.secret_key or "sandbox-only-not-secret"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if test_config:
+        app.config.update(test_config)
+
+    from bridge import api, db, health, queue
+
+    db.init_app(app)
+    queue.celery_init_app(app)
+    api.init_app(app)
+    app.register_blueprint(health.bp)
+    logging.getLogger("bridge").setLevel(logging.INFO)
+    return app

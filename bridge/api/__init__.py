@@ -1,0 +1,125 @@
+"""The HTTP API under ``/api/v1``: flask-smorest blueprints, errors in the contract's shape."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, jsonify, request
+from flask_smorest import Api as SmorestApi
+from flask_smorest import abort
+from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+MAX_BODY = 1024 * 1024
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api with errors as ``{"code", "message", "errors"?}``."""
+
+    def handle_http_exception(self, error: HTTPException):
+        if isinstance(error, InternalServerError):
+            original = getattr(error, "original_exception", None)
+            if original is not None:
+                # Logged by type and place only: messages of driver errors can carry input.
+                log.error(
+                    "unhandled %s in %s %s",
+                    type(original).__name__,
+                    request.method,
+                    request.path,
+                    exc_info=(type(original), original, original.__traceback__),
+                )
+        payload: dict = {"code": error.code, "message": _message(error)}
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages")
+        if errors:
+            payload["errors"] = _flatten(errors)
+            if error.code == 422 and "message" not in data:
+                payload["message"] = "invalid fields: " + ", ".join(sorted(payload["errors"]))
+        headers = dict(data.get("headers") or {})
+        if error.code == 401:
+            headers.setdefault("WWW-Authenticate", 'Bearer realm="wadule-bridge"')
+        response = jsonify(payload)
+        response.status_code = error.code
+        response.headers.update(headers)
+        return response
+
+
+def _message(error: HTTPException) -> str:
+    data = getattr(error, "data", None) or {}
+    if "message" in data:
+        return str(data["message"])
+    if error.code == 500:
+        return "internal error"
+    return {
+        400: "malformed JSON body",
+        404: "not found",
+        405: "method not allowed",
+        413: "request body larger than 1 MiB",
+        415: "the body must be JSON (Content-Type: application/json)",
+    }.get(error.code, error.name.lower())
+
+
+def _flatten(errors):
+    # webargs nests by location ({"json": {...}}); callers want the fields themselves.
+    if isinstance(errors, dict) and len(errors) == 1:
+        ((location, inner),) = errors.items()
+        if location in ("json", "query", "querystring", "view_args", "form") and isinstance(
+            inner, dict | list
+        ):
+            return inner if isinstance(inner, dict) else {"_body": inner}
+    return errors
+
+
+def check_json_body() -> None:
+    """Before a JSON endpoint's view: 415 for other media types, 400 for malformed JSON.
+
+    Checked up front so that depth bombs and other unparseable bodies end here as a 400 and
+    never reach a view (Python's parser raises RecursionError on very deep nesting).
+    """
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    body = request.get_data(cache=True)
+    if not body and not request.mimetype:
+        return
+    if not request.is_json:
+        raise UnsupportedMediaType()
+    if not body:
+        return
+    try:
+        json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        abort(400, message="malformed JSON body")
+
+
+def init_app(app: Flask) -> Api:
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config.update(
+        API_TITLE="Wadule Bridge",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Mirrors Wadule complaints to each OPD's channels and reports "
+                "status back. See CONTRACT.md section 4."
+            },
+            "security": [{"bearerAuth": []}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "API key"}
+                }
+            },
+        },
+    )
+    api = Api(app)
+    from bridge.api import complaints, docs, opds
+
+    for blueprint in (complaints.blp, opds.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp, url_prefix=API_PREFIX)
+    return api

@@ -1,0 +1,156 @@
+"""``/api/v1/complaints``: ingest, read, list, redeliver."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from bridge import db as database
+from bridge import delivery
+from bridge.api import check_json_body
+from bridge.auth import current_principal, require
+from bridge.complaints import Actor, ConflictError, ingest, load_complaint
+from bridge.directory import NoTriageError
+from bridge.models import Complaint, Opd
+from bridge.statuses import Role
+from schemas import (
+    ComplaintCreateSchema,
+    ComplaintListSchema,
+    ComplaintQueryArgsSchema,
+    ComplaintSchema,
+)
+from schemas.complaints import CHANNEL_KINDS, WADULE_ID
+
+blp = Blueprint(
+    "complaints",
+    __name__,
+    url_prefix="/api/v1/complaints",
+    description="Complaints mirrored from Wadule",
+)
+blp.before_request(check_json_body)
+
+
+class RedeliverSchema(Schema):
+    channel = fields.String(validate=validate.OneOf(CHANNEL_KINDS))
+
+
+class RedeliverResultSchema(Schema):
+    requeued = fields.Integer()
+    complaint = fields.Nested(ComplaintSchema)
+
+
+def _shown(complaint: Complaint) -> Complaint:
+    # Reporter contact details only for wadule and operator keys (see ComplaintSchema).
+    complaint.show_reporter = current_principal().sees_reporter
+    return complaint
+
+
+def _get_visible(wadule_id: str) -> Complaint:
+    if WADULE_ID.regex.match(wadule_id) is None:
+        abort(404, message="no such complaint")
+    complaint = load_complaint(database.session(), wadule_id)
+    if complaint is None:
+        abort(404, message="no such complaint")
+    if not current_principal().may_see_opd(complaint.opd_id):
+        abort(403, message="this complaint belongs to another OPD")
+    return complaint
+
+
+@blp.route("")
+class Complaints(MethodView):
+    @require(Role.WADULE, Role.OPD, Role.OPERATOR)
+    @blp.arguments(ComplaintQueryArgsSchema, location="query")
+    @blp.response(200, ComplaintListSchema)
+    def get(self, args):
+        """List complaints, newest first, with cursor pagination."""
+        principal = current_principal()
+        db = database.session()
+        query = select(Complaint).options(
+            selectinload(Complaint.opd),
+            selectinload(Complaint.deliveries),
+            selectinload(Complaint.history),
+        )
+        if principal.role is Role.OPD:
+            if args.get("opd") and args["opd"] != principal.opd_slug:
+                return {"items": [], "next_cursor": None}
+            query = query.where(Complaint.opd_id == principal.opd_id)
+        elif args.get("opd"):
+            query = query.join(Opd, Complaint.opd_id == Opd.id).where(Opd.slug == args["opd"])
+        if args.get("status"):
+            query = query.where(Complaint.status == args["status"])
+        if args.get("cursor"):
+            query = query.where(Complaint.id < _decode_cursor(args["cursor"]))
+        limit = args["limit"]
+        rows = db.scalars(query.order_by(Complaint.id.desc()).limit(limit + 1)).all()
+        items = [_shown(c) for c in rows[:limit]]
+        next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+        return {"items": items, "next_cursor": next_cursor}
+
+    @require(Role.WADULE)
+    @blp.arguments(ComplaintCreateSchema)
+    @blp.response(202, ComplaintSchema, description="First receipt: stored and queued")
+    @blp.alt_response(200, schema=ComplaintSchema, description="Identical replay")
+    @blp.alt_response(409, description="Same wadule_id, different content")
+    def post(self, data):
+        """Mirror a complaint from Wadule: stored durably, then forwarded."""
+        principal = current_principal()
+        db = database.session()
+        try:
+            complaint, created = ingest(db, data, Actor("wadule", principal.name))
+        except ConflictError:
+            abort(409, message="this wadule_id was received earlier with different content")
+        except NoTriageError:
+            abort(503, message="the OPD directory is not imported yet")
+        return _shown(complaint), 202 if created else 200
+
+
+@blp.route("/<wadule_id>")
+class ComplaintById(MethodView):
+    @require(Role.WADULE, Role.OPD, Role.OPERATOR)
+    @blp.response(200, ComplaintSchema)
+    def get(self, wadule_id):
+        """One complaint with its deliveries and history."""
+        return _shown(_get_visible(wadule_id))
+
+
+@blp.route("/<wadule_id>/redeliver")
+class Redeliver(MethodView):
+    @require(Role.OPERATOR)
+    @blp.arguments(RedeliverSchema, required=False)
+    @blp.response(202, RedeliverResultSchema)
+    def post(self, args, wadule_id):
+        """Retry dead and needs-review deliveries (optionally of one channel kind)."""
+        complaint = _get_visible(wadule_id)
+        principal = current_principal()
+        db = database.session()
+        ids = delivery.redeliver(
+            db,
+            complaint,
+            channel=(args or {}).get("channel"),
+            actor=Actor("operator", principal.name),
+        )
+        db.expire_all()
+        return {"requeued": len(ids), "complaint": _shown(_get_visible(wadule_id))}
+
+
+def _encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"c{last_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("c"):
+            raise ValueError
+        value = int(raw[1:])
+        if value < 0 or value > 2**62:
+            raise ValueError
+        return value
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        abort(422, message="invalid cursor", errors={"cursor": ["Not a cursor from this API."]})

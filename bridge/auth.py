@@ -1,0 +1,122 @@
+"""API keys and roles: ``Authorization: Bearer <key>``; 401 unknown, 403 wrong role or OPD."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import hmac
+import secrets
+
+from flask import g, request
+from flask_smorest import abort
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bridge import db as database
+from bridge.models import ApiKey, Opd, utcnow
+from bridge.statuses import Role
+
+KEY_PREFIX = "wdl_"
+
+
+class ApiKeyError(ValueError):
+    """A key cannot be created or revoked as asked; the message says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's name, role and (for ``opd`` keys) its OPD."""
+
+    name: str
+    role: Role
+    opd_id: int | None = None
+    opd_slug: str | None = None
+
+    @property
+    def sees_reporter(self) -> bool:
+        return self.role in (Role.WADULE, Role.OPERATOR)
+
+    def may_see_opd(self, opd_id: int) -> bool:
+        return self.role != Role.OPD or self.opd_id == opd_id
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_api_key(db: Session, *, name: str, role: str, opd_slug: str | None) -> str:
+    """Store a new key (hashed) and return it; it is shown once and never again."""
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ApiKeyError(f"role must be one of {', '.join(r.value for r in Role)}") from None
+    opd = None
+    if role is Role.OPD:
+        if not opd_slug:
+            raise ApiKeyError("an opd key needs --opd SLUG")
+        opd = db.scalar(select(Opd).where(Opd.slug == opd_slug))
+        if opd is None:
+            raise ApiKeyError(f"no OPD {opd_slug!r} in the directory")
+    elif opd_slug:
+        raise ApiKeyError("--opd is only for role opd")
+    if not name or len(name) > 100:
+        raise ApiKeyError("the name must be 1-100 characters")
+    if db.scalar(select(ApiKey).where(ApiKey.name == name)) is not None:
+        raise ApiKeyError(f"a key named {name!r} exists already")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    db.add(ApiKey(name=name, role=role, opd=opd, key_hash=hash_key(key), prefix=key[:10]))
+    db.commit()
+    return key
+
+
+def revoke_api_key(db: Session, name: str) -> None:
+    key = db.scalar(select(ApiKey).where(ApiKey.name == name))
+    if key is None:
+        raise ApiKeyError(f"no key named {name!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        db.commit()
+
+
+def _authenticate() -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 200:
+        abort(401, message="missing or malformed Authorization: Bearer <api key>")
+    db = database.session()
+    row = db.execute(
+        select(ApiKey, Opd.slug)
+        .outerjoin(Opd, ApiKey.opd_id == Opd.id)
+        .where(ApiKey.key_hash == hash_key(token))
+    ).first()
+    if (
+        row is None
+        or row[0].revoked_at is not None
+        or not hmac.compare_digest(row[0].key_hash, hash_key(token))
+    ):
+        abort(401, message="unknown or revoked API key")
+    key, slug = row
+    return Principal(name=key.name, role=Role(key.role), opd_id=key.opd_id, opd_slug=slug)
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def require(*roles: Role):
+    """View decorator: authenticate, then allow only ``roles`` (403 otherwise)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = _authenticate()
+            if principal.role not in roles:
+                abort(403, message=f"this needs a key with role {' or '.join(roles)}")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

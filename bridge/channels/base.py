@@ -1,0 +1,209 @@
+"""The small base every channel adapter builds on, and the typed errors adapters raise.
+
+An adapter turns one outgoing message into provider calls. It never returns a boolean: it
+returns a :class:`SendResult` or raises one of the errors below, and the delivery engine decides
+what happens to the row (``sent``, ``retrying``, ``dead`` or ``needs_review``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import requests
+
+
+class ChannelError(Exception):
+    """Base of adapter errors. ``reason`` is short, English, and free of personal data."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason[:400]
+
+
+class RetryableError(ChannelError):
+    """Worth trying again later: timeouts before sending, 5xx, throttling.
+
+    ``retry_after`` is the provider's wait hint in seconds, when it gave one.
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class ThrottledError(RetryableError):
+    """The provider said "too many requests"; wait at least ``retry_after``."""
+
+
+class PermanentError(ChannelError):
+    """Trying again cannot help: bad target, bad credentials, content refused."""
+
+
+class OutcomeUnknownError(ChannelError):
+    """The request may have reached the provider (e.g. a read timeout after sending).
+
+    The engine moves the row to ``needs_review`` instead of posting it a second time.
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class SendResult:
+    """What the provider accepted: its message id (when it gives one) and any slow-down hint."""
+
+    external_id: str | None = None
+    #: Seconds to keep this target quiet before the next send (rate-limit usage headers).
+    slow_down: float | None = None
+    #: The provider moved the target (Telegram's ``migrate_to_chat_id``): the channel's new id.
+    new_target: str | None = None
+
+
+@dataclasses.dataclass
+class OutgoingMessage:
+    """One message for one channel target, already rendered for the channel's kind."""
+
+    delivery_id: int
+    wadule_id: str
+    kind: str
+    target: str
+    text: str
+    #: Structured copy of what was rendered (used by the webhook channel and the sandbox).
+    payload: Mapping[str, Any]
+    #: The secret named by the channel's ``token_env``/``secret_env``, resolved from settings.
+    token: str | None = None
+    secret: str | None = None
+    #: Progress of a multi-step publish saved by earlier attempts (e.g. a media container id).
+    progress: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Persist progress at once (committed), so a crash never repeats a step that succeeded.
+    checkpoint: Callable[[dict[str, Any]], None] = lambda progress: None
+
+    def __repr__(self) -> str:
+        # Text and secrets stay out of logs and tracebacks.
+        return f"OutgoingMessage(delivery={self.delivery_id}, kind={self.kind!r})"
+
+
+class ChannelAdapter:
+    """Base class: subclasses set the class attributes and implement :meth:`send`."""
+
+    #: The channel kind, equal to the module's file name.
+    kind: ClassVar[str]
+    #: Public channels get the redacted summary; private ones the full complaint.
+    public: ClassVar[bool] = False
+    #: Longest text the channel takes, in its own unit of length.
+    max_length: ClassVar[int] = 4096
+    #: Seconds before a connection attempt is abandoned (nothing was sent: retryable).
+    connect_timeout: ClassVar[float] = 5.0
+    #: Seconds to wait for an answer once the request went out (outcome then unknown).
+    read_timeout: ClassVar[float] = 30.0
+
+    def __init__(self, settings, http: requests.Session | None = None):
+        self.settings = settings
+        self.http = http or requests.Session()
+
+    def missing_configuration(self, message: OutgoingMessage | None = None) -> str | None:
+        """Why this adapter cannot send (e.g. ``"provider not configured"``), or None."""
+        return None
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        raise NotImplementedError
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.read_timeout)
+
+    def post(self, url: str, **kwargs) -> requests.Response:
+        """POST without following redirects; map transport failures to typed errors.
+
+        A connect failure means nothing was sent (retryable). A timeout or broken connection
+        after the request went out means the provider may have acted (outcome unknown). A
+        request that could not even be built (bad URL or header) is permanent.
+        """
+        kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("allow_redirects", False)
+        try:
+            return self.http.post(url, **kwargs)
+        except requests.RequestException as exc:
+            error = self._transport_error(exc)
+        # Raised outside the ``except`` block so the requests exception is not even chained as
+        # context: its text holds the URL, and some URLs hold a token (Telegram's ``/bot<token>``).
+        raise error
+
+    def _transport_error(self, exc: requests.RequestException) -> ChannelError:
+        if isinstance(exc, requests.ConnectTimeout):
+            return RetryableError(f"{self.kind}: connect timeout")
+        if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)):
+            # Both fail before the request is written: nothing reached the provider.
+            return RetryableError(f"{self.kind}: {type(exc).__name__} before sending")
+        if isinstance(exc, requests.ConnectionError):
+            if _never_connected(exc):
+                return RetryableError(f"{self.kind}: connection refused")
+            return OutcomeUnknownError(f"{self.kind}: connection lost after sending")
+        if isinstance(exc, requests.Timeout):
+            return OutcomeUnknownError(f"{self.kind}: no answer within {self.read_timeout:g}s")
+        if isinstance(exc, _UNSENDABLE):
+            return PermanentError(f"{self.kind}: request could not be built ({type(exc).__name__})")
+        # Anything else broke while reading the answer: the request itself went out.
+        return OutcomeUnknownError(f"{self.kind}: unreadable answer ({type(exc).__name__})")
+
+
+#: Raised before anything reaches the network: retrying the same request cannot help.
+_UNSENDABLE = (
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidJSONError,
+    requests.exceptions.URLRequired,
+)
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    text = repr(exc)
+    return any(
+        marker in text
+        for marker in (
+            "NewConnectionError",
+            "Connection refused",
+            "NameResolutionError",
+            "Failed to resolve",
+            "ConnectTimeoutError",
+        )
+    )
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a ``Retry-After`` header given in seconds (HTTP dates are rare from these APIs)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        import email.utils
+        import time
+
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+    return max(0.0, seconds)
+
+
+def json_body(response: requests.Response) -> Any:
+    """The response's JSON value, or None when the body is empty or not JSON."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def provider_detail(value: Any, limit: int = 120) -> str:
+    """A provider's error text made safe for a reason: one line, bounded, never None."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

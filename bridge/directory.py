@@ -1,0 +1,141 @@
+"""The OPD directory: import from YAML (upsert by slug, deactivate what is gone) and routing."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import yaml
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bridge.models import Channel, Opd
+from bridge.statuses import RoutedBy
+from schemas.directory import DirectorySchema
+
+
+class DirectoryError(ValueError):
+    """The directory file is unreadable or invalid; the message says where."""
+
+
+@dataclasses.dataclass
+class ImportResult:
+    created: list[str]
+    updated: list[str]
+    deactivated: list[str]
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.created)} created, {len(self.updated)} updated,"
+            f" {len(self.deactivated)} deactivated"
+        )
+
+
+def load_directory_file(path: str | Path) -> dict:
+    """Read and validate a directory YAML file."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise DirectoryError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise DirectoryError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise DirectoryError(f"{path}: the top level must be a mapping with triage and opds")
+    try:
+        return DirectorySchema().load(raw)
+    except ValidationError as exc:
+        raise DirectoryError(f"{path}: {exc.messages}") from None
+
+
+def import_directory(db: Session, data: dict) -> ImportResult:
+    """Upsert OPDs and their channels by slug; deactivate OPDs and channels no longer listed.
+
+    Channels are matched on (kind, target) so delivery rows that point at them stay valid.
+    """
+    existing = {
+        opd.slug: opd for opd in db.scalars(select(Opd).options(selectinload(Opd.channels))).all()
+    }
+    result = ImportResult([], [], [])
+    listed = set()
+    for position, entry in enumerate(data["opds"]):
+        slug = entry["slug"]
+        listed.add(slug)
+        opd = existing.get(slug)
+        if opd is None:
+            opd = Opd(slug=slug, channels=[])
+            db.add(opd)
+            result.created.append(slug)
+        else:
+            result.updated.append(slug)
+        opd.name = entry["name"]
+        opd.categories = [c.strip().lower() for c in entry["categories"]]
+        opd.responders = list(entry["responders"])
+        opd.active = True
+        opd.position = position
+        opd.is_triage = slug == data["triage"]
+        opd.is_leadership = slug == data.get("leadership")
+        _sync_channels(opd, entry["channels"])
+    for slug, opd in existing.items():
+        if slug not in listed:
+            if opd.active:
+                result.deactivated.append(slug)
+            opd.active = False
+            opd.is_triage = False
+            opd.is_leadership = False
+    db.flush()
+    return result
+
+
+def _sync_channels(opd: Opd, entries: list[dict]) -> None:
+    by_key = {(ch.kind, ch.target): ch for ch in opd.channels}
+    seen = set()
+    for position, entry in enumerate(entries):
+        key = (entry["kind"], entry["target"])
+        if key in seen:
+            raise DirectoryError(f"{opd.slug}: channel {key[0]} {key[1]} is listed twice")
+        seen.add(key)
+        channel = by_key.get(key)
+        if channel is None:
+            channel = Channel(kind=key[0], target=key[1])
+            opd.channels.append(channel)
+        channel.token_env = entry.get("token_env")
+        channel.secret_env = entry.get("secret_env")
+        channel.position = position
+        channel.active = True
+    for key, channel in by_key.items():
+        if key not in seen:
+            channel.active = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    opd: Opd
+    routed_by: RoutedBy
+    note: str | None = None
+
+
+class NoTriageError(RuntimeError):
+    """No active triage OPD: the directory has not been imported."""
+
+
+def route(db: Session, *, opd_slug: str | None, category: str | None) -> Route:
+    """Pick the OPD for a complaint: its ``opd`` slug, else its category, else triage."""
+    note = None
+    if opd_slug:
+        opd = db.scalar(select(Opd).where(Opd.slug == opd_slug, Opd.active.is_(True)))
+        if opd is not None:
+            return Route(opd, RoutedBy.OPD)
+        note = f"unknown opd {opd_slug!r}"
+    if category:
+        wanted = category.strip().lower()
+        for opd in db.scalars(
+            select(Opd).where(Opd.active.is_(True)).order_by(Opd.position, Opd.id)
+        ):
+            if wanted in opd.categories:
+                return Route(opd, RoutedBy.CATEGORY, note)
+        note = (note + "; " if note else "") + f"no OPD handles category {category!r}"
+    triage = db.scalar(select(Opd).where(Opd.is_triage.is_(True), Opd.active.is_(True)))
+    if triage is None:
+        raise NoTriageError("no triage OPD: run `wadule-bridge directory import FILE` first")
+    return Route(triage, RoutedBy.TRIAGE, note)

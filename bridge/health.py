@@ -1,0 +1,143 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``.
+
+Metrics are read from the database at scrape time, so every API, worker and beat process is
+counted once, with no shared-memory bookkeeping between gunicorn workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import func, select, text
+
+from bridge import db as database
+from bridge.channels import adapter_class
+from bridge.models import Channel, Complaint, Delivery, Opd, utcnow
+from bridge.statuses import CLAIMABLE, DeliveryStatus
+
+log = logging.getLogger(__name__)
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    settings = current_app.config["BRIDGE_SETTINGS"]
+    checks = {
+        "database": _check_database(),
+        "broker": _check_broker(),
+        "providers": _check_providers(settings),
+        "sandbox": {"ok": True, "enabled": settings.sandbox},
+    }
+    ready = all(check["ok"] for check in checks.values())
+    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+def _check_database() -> dict:
+    try:
+        with database.new_session() as db:
+            db.execute(text("SELECT 1"))
+            opds = db.scalar(select(func.count()).select_from(Opd).where(Opd.active.is_(True)))
+    except Exception as exc:
+        return {"ok": False, "error": f"database unreachable ({type(exc).__name__})"}
+    if not opds:
+        return {"ok": False, "error": "no OPD directory imported (wadule-bridge directory import)"}
+    return {"ok": True, "opds": opds}
+
+
+def _check_broker() -> dict:
+    celery_app = current_app.extensions["celery"]
+    started = time.monotonic()
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+    except Exception as exc:
+        return {"ok": False, "error": f"broker unreachable ({type(exc).__name__})"}
+    return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def _check_providers(settings) -> dict:
+    """Which channel kinds in use cannot send, and why (sandbox mode sends nowhere)."""
+    if settings.sandbox:
+        return {"ok": True, "note": "sandbox: no provider is called"}
+    with database.new_session() as db:
+        channels = db.scalars(
+            select(Channel).join(Opd).where(Channel.active.is_(True), Opd.active.is_(True))
+        ).all()
+    problems: dict[str, str] = {}
+    for channel in channels:
+        cls = adapter_class(channel.kind)
+        if cls is None:
+            problems.setdefault(channel.kind, "no adapter for this channel kind")
+            continue
+        reason = cls(settings).missing_configuration()
+        if reason:
+            problems.setdefault(channel.kind, reason)
+        for env_name in (channel.token_env, channel.secret_env):
+            if env_name and not settings.channel_secrets.get(env_name):
+                problems.setdefault(f"{channel.kind}:{channel.target}", f"{env_name} is not set")
+    return {"ok": not problems, "problems": problems}
+
+
+class _DatabaseCollector:
+    def __init__(self, app):
+        self.app = app
+
+    def collect(self):
+        now = utcnow()
+        with database.new_session(self.app) as db:
+            complaints = GaugeMetricFamily(
+                "bridge_complaints", "Complaints by status", labels=["status"]
+            )
+            for status, count in db.execute(
+                select(Complaint.status, func.count()).group_by(Complaint.status)
+            ):
+                complaints.add_metric([status], count)
+            deliveries = GaugeMetricFamily(
+                "bridge_deliveries",
+                "Delivery rows by channel kind and status",
+                labels=["channel", "status"],
+            )
+            for kind, status, count in db.execute(
+                select(Delivery.kind, Delivery.status, func.count()).group_by(
+                    Delivery.kind, Delivery.status
+                )
+            ):
+                deliveries.add_metric([kind, status], count)
+            due = select(func.count(), func.min(Delivery.next_attempt_at)).where(
+                Delivery.status.in_([s.value for s in CLAIMABLE]), Delivery.next_attempt_at <= now
+            )
+            depth, oldest = db.execute(due).one()
+            review = db.scalar(
+                select(func.count()).where(Delivery.status == DeliveryStatus.NEEDS_REVIEW)
+            )
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        yield complaints
+        yield deliveries
+        yield GaugeMetricFamily(
+            "bridge_delivery_queue_depth", "Deliveries due now and not yet taken", value=depth
+        )
+        yield GaugeMetricFamily(
+            "bridge_delivery_oldest_due_seconds",
+            "Age of the oldest due delivery",
+            value=(now - oldest).total_seconds() if oldest else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "bridge_deliveries_needs_review", "Deliveries waiting for a person", value=review
+        )
+
+
+@bp.get("/metrics")
+def metrics():
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_DatabaseCollector(current_app._get_current_object()))
+    return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}

@@ -1,0 +1,276 @@
+"""SQLAlchemy models. The same schema runs on PostgreSQL (production) and SQLite (embedded).
+
+Delivery rows are the outbox: one row per (complaint, channel, round) is written in the same
+transaction as the complaint, and workers claim them from here. The broker only rings the bell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bridge.statuses import ComplaintStatus, DeliveryStatus
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only gives AUTOINCREMENT semantics to INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSONType}
+
+
+class Opd(Base):
+    """A regional office (OPD) from the directory. Never deleted, only deactivated."""
+
+    __tablename__ = "opds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    responders: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_triage: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_leadership: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Order in the directory file: category routing takes the first OPD that matches.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    channels: Mapped[list[Channel]] = relationship(
+        back_populates="opd", order_by="Channel.position", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"Opd({self.slug!r})"
+
+
+class Channel(Base):
+    """One of an OPD's channels. ``token_env``/``secret_env`` name variables, never hold secrets."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("opd_id", "kind", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(500))
+    token_env: Mapped[str | None] = mapped_column(String(100))
+    secret_env: Mapped[str | None] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    opd: Mapped[Opd] = relationship(back_populates="channels")
+
+    def __repr__(self) -> str:
+        return f"Channel({self.kind!r}, {self.target!r})"
+
+
+class Complaint(Base):
+    """A complaint mirrored from Wadule. ``content_hash`` tells an identical replay from a clash."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    wadule_id: Mapped[str] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    opd_id: Mapped[int] = mapped_column(ForeignKey("opds.id"), index=True)
+    routed_by: Mapped[str] = mapped_column(String(16))
+    route_note: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(32), default=ComplaintStatus.RECEIVED)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(100))
+    requested_opd: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    reporter: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    submitted_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    opd: Mapped[Opd] = relationship()
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="complaint", order_by="Delivery.id", cascade="all, delete-orphan"
+    )
+    history: Mapped[list[StatusChange]] = relationship(
+        back_populates="complaint", order_by="StatusChange.id", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        # Reporter data and text never appear in a repr (it ends up in logs and tracebacks).
+        return f"Complaint({self.wadule_id!r}, status={self.status!r})"
+
+
+class Delivery(Base):
+    """The outbox row for one channel of one complaint (per forwarding round)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "channel_id", "round"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    kind: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(32), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: ``attempts`` when a person last asked for redelivery: the retry schedule restarts there.
+    retry_base: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[dt.datetime | None]
+    #: Set when a worker claims the row; results are recorded only under the same token.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    published_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    #: Provider-side progress for multi-step publishing (e.g. an Instagram container id).
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    sent_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="deliveries")
+    channel: Mapped[Channel] = relationship()
+
+    def __repr__(self) -> str:
+        return f"Delivery({self.id}, {self.kind}, status={self.status!r})"
+
+
+class StatusChange(Base):
+    """One entry of a complaint's history."""
+
+    __tablename__ = "status_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor_kind: Mapped[str] = mapped_column(String(32))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="history")
+
+
+class ApiKey(Base):
+    """An API key, stored as the SHA-256 of the key (keys are 256-bit random, so no KDF needed)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    opd_id: Mapped[int | None] = mapped_column(ForeignKey("opds.id"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+
+    opd: Mapped[Opd | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"ApiKey({self.name!r}, role={self.role!r}, prefix={self.prefix!r})"
+
+
+class Operator(Base):
+    """A console account; the password is hashed with Werkzeug's scrypt."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Operator({self.username!r})"
+
+
+class SandboxMessage(Base):
+    """What a channel would have sent, kept instead of calling a provider (``BRIDGE_SANDBOX=1``)."""
+
+    __tablename__ = "sandbox_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RateLimitSlot(Base):
+    """Recent send times per (kind, target): the shared limiter's state, one row per key.
+
+    ``sent`` holds epoch seconds; a send in flight holds a placeholder in the future until the
+    provider has answered, so the next send to that target waits for the answer.
+    """
+
+    __tablename__ = "rate_limit_slots"
+
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    sent: Mapped[list[float]] = mapped_column(JSON, default=list)

@@ -1,0 +1,68 @@
+"""Per-target send limits shared by every worker, kept in the database.
+
+A sliding log per key (``kind:target``): at most COUNT sends in any SECONDS. A slot is held
+from the moment a worker takes it until the provider has answered, and the send counts from the
+answer. So with ``whatsapp_group=1/2`` the next message to a group leaves at least 2 s after the
+previous one was accepted, which keeps arrivals 2 s apart whatever the network does, and however
+many workers run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bridge.models import RateLimitSlot
+
+
+@dataclasses.dataclass(frozen=True)
+class Slot:
+    key: str
+    token: float
+
+
+class RateLimiter:
+    """Acquire a slot before a provider call, release it with the time the call ended."""
+
+    def __init__(self, engine: Engine, limits, clock=time.time):
+        self.engine = engine
+        self.limits = limits
+        self.clock = clock
+
+    def acquire(self, kind: str, target: str, hold: float) -> tuple[Slot | None, float]:
+        """Take a slot for ``hold`` seconds at most; return ``(slot, 0)`` or ``(None, wait)``."""
+        count, seconds = self.limits[kind]
+        key = f"{kind}:{target}"
+        with Session(self.engine) as db, db.begin():
+            _lock_key(db, key)
+            row = db.get(RateLimitSlot, key, with_for_update=True, populate_existing=True)
+            now = self.clock()
+            recent = sorted(t for t in row.sent if t > now - seconds)
+            if len(recent) >= count:
+                return None, max(0.01, recent[-count] + seconds - now)
+            token = now + hold
+            while token in recent:
+                token += 1e-6
+            row.sent = [*recent, token]
+            return Slot(key, token), 0.0
+
+    def release(self, slot: Slot, *, quiet_for: float = 0.0) -> None:
+        """Count the send from now (plus ``quiet_for`` when a provider asked to slow down)."""
+        with Session(self.engine) as db, db.begin():
+            _lock_key(db, slot.key)
+            row = db.get(RateLimitSlot, slot.key, with_for_update=True, populate_existing=True)
+            ended = self.clock() + max(0.0, quiet_for)
+            row.sent = sorted(ended if t == slot.token else t for t in row.sent)
+
+
+def _lock_key(db: Session, key: str) -> None:
+    # A write first: on SQLite it takes the write lock up front, so the read-modify-write below
+    # never meets a concurrent writer; on PostgreSQL the row lock follows with FOR UPDATE.
+    table = RateLimitSlot.__table__
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.execute(insert(table).values(key=key, sent=[]).on_conflict_do_nothing())

@@ -1,0 +1,240 @@
+"""Settings: every ``BRIDGE_*`` environment variable, read once by the app factory.
+
+The table in ``shared/CONTRACT.md`` section 2 is the source of this module; the README repeats it
+for operators. Nothing else in the code reads ``os.environ`` for bridge settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Mapping
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/bridge.db"
+DEFAULT_EMBEDDED_BROKER = "sqla+sqlite:///instance/broker.db"
+
+#: Per-target send limits (COUNT per SECONDS) for every channel kind. WhatsApp groups are the
+#: most sensitive: bursts from one number are what gets it banned, so one message per 5 s.
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
+    "whatsapp_group": (1, 5.0),
+    "telegram": (20, 60.0),
+    "webhook": (10, 1.0),
+    "facebook_page": (1, 60.0),
+    "instagram": (1, 300.0),
+    "x": (1, 60.0),
+}
+
+#: Seconds between delivery attempts: quick retries first, then backing off to about a day.
+DEFAULT_DELIVERY_RETRY_SCHEDULE = (10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
+DEFAULT_CALLBACK_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, not {raw!r}")
+
+
+def _schedule(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[float, ...]:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return tuple(float(x) for x in default)
+    try:
+        values = tuple(float(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be comma-separated seconds, not {raw!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise SettingsError(f"{name} must list positive seconds, not {raw!r}")
+    return values
+
+
+def parse_rate_limits(raw: str | None) -> dict[str, tuple[int, float]]:
+    """Parse ``kind=COUNT/SECONDS,...`` over the defaults; unknown kinds are an error."""
+    limits = dict(DEFAULT_RATE_LIMITS)
+    if not raw or not raw.strip():
+        return limits
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        match = re.fullmatch(r"([a-z_]+)\s*=\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)", item)
+        if not match:
+            raise SettingsError(f"BRIDGE_RATE_LIMITS: {item!r} is not kind=COUNT/SECONDS")
+        kind, count, seconds = match.group(1), int(match.group(2)), float(match.group(3))
+        if kind not in DEFAULT_RATE_LIMITS:
+            raise SettingsError(f"BRIDGE_RATE_LIMITS: unknown channel kind {kind!r}")
+        if count < 1 or seconds <= 0:
+            raise SettingsError(f"BRIDGE_RATE_LIMITS: {item!r} needs COUNT >= 1 and SECONDS > 0")
+        limits[kind] = (count, seconds)
+    return limits
+
+
+def _normalise_db_url(url: str) -> str:
+    # psycopg 3 is the driver we ship; accept the common spellings of a PostgreSQL URL.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The bridge's configuration. Build it with :meth:`from_env`; never mutate it."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    broker_url: str = DEFAULT_EMBEDDED_BROKER
+    secret_key: str | None = None
+    public_url: str = "http://localhost:8000"
+    wadule_complaint_url: str = "https://wadul.pacitankab.go.id/aduan/{wadule_id}"
+    wadule_callback_url: str | None = None
+    wadule_webhook_secret: str | None = None
+    sandbox: bool = False
+    dev: bool = False
+    whatsapp_provider: str = "waha"
+    waha_url: str | None = None
+    waha_api_key: str | None = None
+    waha_session: str = "default"
+    waha_webhook_hmac_key: str | None = None
+    fonnte_url: str = "https://api.fonnte.com"
+    fonnte_token: str | None = None
+    graph_url: str = "https://graph.facebook.com"
+    graph_version: str = "v24.0"
+    x_api_url: str = "https://api.x.com"
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
+    rate_limits: Mapping[str, tuple[int, float]] = dataclasses.field(
+        default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
+    )
+    delivery_retry_schedule: tuple[float, ...] = tuple(
+        float(x) for x in DEFAULT_DELIVERY_RETRY_SCHEDULE
+    )
+    callback_retry_schedule: tuple[float, ...] = tuple(
+        float(x) for x in DEFAULT_CALLBACK_RETRY_SCHEDULE
+    )
+    sweep_interval: float = 15.0
+    #: Hard limit of one delivery task; a claim's lease is this plus a margin.
+    task_time_limit: float = 120.0
+    allow_private_webhooks: bool = False
+    #: Environment variables that channels name with ``token_env``/``secret_env``.
+    channel_secrets: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed delivery stays ``sending`` before it is presumed lost."""
+        return self.task_time_limit + 10
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("sqla+")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every ``BRIDGE_*`` variable; raise :class:`SettingsError` naming a bad one."""
+        env = os.environ if env is None else env
+        sandbox = _flag(env, "BRIDGE_SANDBOX")
+        dev = _flag(env, "BRIDGE_DEV")
+        provider = env.get("BRIDGE_WHATSAPP_PROVIDER", "waha").strip().lower()
+        if provider not in ("waha", "fonnte"):
+            raise SettingsError(
+                f"BRIDGE_WHATSAPP_PROVIDER must be waha or fonnte, not {provider!r}"
+            )
+        secret_key = env.get("BRIDGE_SECRET_KEY") or None
+        if secret_key is None and not (sandbox or dev):
+            raise SettingsError(
+                "BRIDGE_SECRET_KEY is required unless BRIDGE_SANDBOX=1 or BRIDGE_DEV=1"
+            )
+        callback_url = env.get("BRIDGE_WADULE_CALLBACK_URL") or None
+        webhook_secret = env.get("BRIDGE_WADULE_WEBHOOK_SECRET") or None
+        if callback_url and not webhook_secret:
+            raise SettingsError(
+                "BRIDGE_WADULE_WEBHOOK_SECRET is required with BRIDGE_WADULE_CALLBACK_URL"
+            )
+        if webhook_secret and not webhook_secret.startswith("whsec_"):
+            raise SettingsError("BRIDGE_WADULE_WEBHOOK_SECRET must start with whsec_")
+        complaint_url = env.get(
+            "BRIDGE_WADULE_COMPLAINT_URL", "https://wadul.pacitankab.go.id/aduan/{wadule_id}"
+        )
+        if "{wadule_id}" not in complaint_url:
+            raise SettingsError("BRIDGE_WADULE_COMPLAINT_URL must contain {wadule_id}")
+        try:
+            sweep_interval = float(env.get("BRIDGE_SWEEP_INTERVAL", "15"))
+        except ValueError:
+            raise SettingsError("BRIDGE_SWEEP_INTERVAL must be a number of seconds") from None
+        if sweep_interval <= 0:
+            raise SettingsError("BRIDGE_SWEEP_INTERVAL must be positive")
+        try:
+            task_time_limit = float(env.get("BRIDGE_TASK_TIME_LIMIT", "120"))
+        except ValueError:
+            raise SettingsError("BRIDGE_TASK_TIME_LIMIT must be a number of seconds") from None
+        if not 5 <= task_time_limit <= 1800:
+            raise SettingsError("BRIDGE_TASK_TIME_LIMIT must be between 5 and 1800 seconds")
+        return cls(
+            database_url=_normalise_db_url(env.get("BRIDGE_DATABASE_URL") or DEFAULT_DATABASE_URL),
+            broker_url=env.get("BRIDGE_BROKER_URL") or DEFAULT_EMBEDDED_BROKER,
+            secret_key=secret_key,
+            public_url=(env.get("BRIDGE_PUBLIC_URL") or "http://localhost:8000").rstrip("/"),
+            wadule_complaint_url=complaint_url,
+            wadule_callback_url=callback_url,
+            wadule_webhook_secret=webhook_secret,
+            sandbox=sandbox,
+            dev=dev,
+            whatsapp_provider=provider,
+            waha_url=(env.get("BRIDGE_WAHA_URL") or "").rstrip("/") or None,
+            waha_api_key=env.get("BRIDGE_WAHA_API_KEY") or None,
+            waha_session=env.get("BRIDGE_WAHA_SESSION") or "default",
+            waha_webhook_hmac_key=env.get("BRIDGE_WAHA_WEBHOOK_HMAC_KEY") or None,
+            fonnte_url=(env.get("BRIDGE_FONNTE_URL") or "https://api.fonnte.com").rstrip("/"),
+            fonnte_token=env.get("BRIDGE_FONNTE_TOKEN") or None,
+            graph_url=(env.get("BRIDGE_GRAPH_URL") or "https://graph.facebook.com").rstrip("/"),
+            graph_version=env.get("BRIDGE_GRAPH_VERSION") or "v24.0",
+            x_api_url=(env.get("BRIDGE_X_API_URL") or "https://api.x.com").rstrip("/"),
+            telegram_api_url=(
+                env.get("BRIDGE_TELEGRAM_API_URL") or "https://api.telegram.org"
+            ).rstrip("/"),
+            telegram_bot_token=env.get("BRIDGE_TELEGRAM_BOT_TOKEN") or None,
+            telegram_webhook_secret=env.get("BRIDGE_TELEGRAM_WEBHOOK_SECRET") or None,
+            rate_limits=parse_rate_limits(env.get("BRIDGE_RATE_LIMITS")),
+            delivery_retry_schedule=_schedule(
+                env, "BRIDGE_DELIVERY_RETRY_SCHEDULE", DEFAULT_DELIVERY_RETRY_SCHEDULE
+            ),
+            callback_retry_schedule=_schedule(
+                env, "BRIDGE_CALLBACK_RETRY_SCHEDULE", DEFAULT_CALLBACK_RETRY_SCHEDULE
+            ),
+            sweep_interval=sweep_interval,
+            task_time_limit=task_time_limit,
+            allow_private_webhooks=_flag(env, "BRIDGE_ALLOW_PRIVATE_WEBHOOKS"),
+            channel_secrets={
+                k: v for k, v in env.items() if not k.startswith("BRIDGE_") and k.isupper()
+            },
+        )
+
+    def replace(self, **changes) -> Settings:
+        """A copy with some fields changed (tests and the CLI use it)."""
+        return dataclasses.replace(self, **changes)
+
+    def __repr__(self) -> str:
+        # Secrets never reach logs or tracebacks through a repr.
+        database, broker = _mask_url(self.database_url), _mask_url(self.broker_url)
+        return (
+            f"Settings(database={database}, broker={broker},"
+            f" sandbox={self.sandbox}, whatsapp_provider={self.whatsapp_provider})"
+        )
+
+
+def _mask_url(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)

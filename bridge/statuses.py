@@ -1,0 +1,72 @@
+"""Complaint and delivery statuses, with the allowed transitions written down in one place."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ComplaintStatus(enum.StrEnum):
+    RECEIVED = "received"
+    FORWARDED = "forwarded"
+    DELIVERY_FAILED = "delivery_failed"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    REOPENED = "reopened"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    RETRYING = "retrying"
+    DEAD = "dead"
+    NEEDS_REVIEW = "needs_review"
+
+
+class RoutedBy(enum.StrEnum):
+    OPD = "opd"
+    CATEGORY = "category"
+    TRIAGE = "triage"
+
+
+class Role(enum.StrEnum):
+    WADULE = "wadule"
+    OPD = "opd"
+    OPERATOR = "operator"
+
+
+C = ComplaintStatus
+_OPEN_AFTER_RECEIPT = (C.ACKNOWLEDGED, C.IN_PROGRESS, C.RESOLVED, C.REJECTED)
+
+#: Forward-only progress; ``reopened`` only from a closed complaint. A re-route (``bukan`` or
+#: assign) is not a status transition: it resets the complaint to ``received`` under a new OPD.
+COMPLAINT_TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
+    C.RECEIVED: frozenset({C.FORWARDED, C.DELIVERY_FAILED, *_OPEN_AFTER_RECEIPT}),
+    C.FORWARDED: frozenset(_OPEN_AFTER_RECEIPT),
+    C.DELIVERY_FAILED: frozenset({C.FORWARDED, *_OPEN_AFTER_RECEIPT}),
+    C.ACKNOWLEDGED: frozenset({C.IN_PROGRESS, C.RESOLVED, C.REJECTED}),
+    C.IN_PROGRESS: frozenset({C.RESOLVED, C.REJECTED}),
+    C.RESOLVED: frozenset({C.REOPENED}),
+    C.REJECTED: frozenset({C.REOPENED}),
+    C.REOPENED: frozenset({C.FORWARDED, C.DELIVERY_FAILED, *_OPEN_AFTER_RECEIPT}),
+}
+
+CLOSED_STATUSES = frozenset({C.RESOLVED, C.REJECTED})
+
+
+def can_transition(current: ComplaintStatus, new: ComplaintStatus) -> bool:
+    """Whether a complaint in ``current`` may move to ``new``."""
+    return new in COMPLAINT_TRANSITIONS[ComplaintStatus(current)]
+
+
+D = DeliveryStatus
+#: Rows a worker may claim (the outbox's due work).
+CLAIMABLE = frozenset({D.PENDING, D.RETRYING})
+#: Rows that a person may send again through ``redeliver``.
+REDELIVERABLE = frozenset({D.DEAD, D.NEEDS_REVIEW})
+#: The provider accepted the message.
+ACCEPTED = frozenset({D.SENT, D.DELIVERED, D.READ})

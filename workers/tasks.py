@@ -1,0 +1,21 @@
+"""The tasks. Each takes ids, calls domain code, and returns a short outcome string."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from bridge import delivery
+from bridge.queue import DELIVER_TASK, SWEEP_TASK
+
+
+@shared_task(name=DELIVER_TASK, ignore_result=True)
+def deliver(delivery_id: int) -> str:
+    """Attempt one outbox row; retries are scheduled by the domain code through the row."""
+    return delivery.deliver(delivery_id).outcome.value
+
+
+@shared_task(name=SWEEP_TASK, ignore_result=True)
+def sweep_outbox() -> dict:
+    """Publish due rows no task waits for; move rows whose worker vanished to needs_review."""
+    result = delivery.sweep()
+    return {"published": result.published, "expired": result.expired}
