@@ -74,16 +74,17 @@ def _check_providers(settings) -> dict:
         ).all()
     problems: dict[str, str] = {}
     for channel in channels:
-        cls = adapter_class(channel.kind)
-        if cls is None:
-            problems.setdefault(channel.kind, "no adapter for this channel kind")
-            continue
-        reason = cls(settings).missing_configuration()
-        if reason:
-            problems.setdefault(channel.kind, reason)
         for env_name in (channel.token_env, channel.secret_env):
             if env_name and not settings.channel_secrets.get(env_name):
                 problems.setdefault(f"{channel.kind}:{channel.target}", f"{env_name} is not set")
+        cls = adapter_class(channel.kind)
+        reason = (
+            "no adapter for this channel kind"
+            if cls is None
+            else (cls(settings).missing_configuration())
+        )
+        if reason:
+            problems.setdefault(channel.kind, reason)
     return {"ok": not problems, "problems": problems}
 
 

@@ -1,0 +1,103 @@
+"""/opds, /openapi.json, /docs, /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from tests.support import auth, free_port
+
+
+def test_opds_lists_the_directory_without_secrets(client, keys):
+    response = client.get("/api/v1/opds", headers=auth(keys["dpupr"]))
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert items[0]["slug"] == "diskominfo" and items[0]["is_triage"] is True
+    dpupr = next(o for o in items if o["slug"] == "dpupr")
+    assert dpupr["name"] == "Dinas Pekerjaan Umum dan Penataan Ruang"
+    assert {c["kind"] for c in dpupr["channels"]} == {
+        "whatsapp_group",
+        "facebook_page",
+        "instagram",
+        "x",
+    }
+    text = response.get_data(as_text=True)
+    assert "token_env" not in text and "FB_TOKEN" not in text
+    assert "responders" not in text and "6281200000101" not in text
+    assert client.get("/api/v1/opds").status_code == 401
+
+
+def test_openapi_documents_every_endpoint(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    paths = spec["paths"]
+    assert {"post", "get"} <= set(paths["/api/v1/complaints"])
+    assert "get" in paths["/api/v1/complaints/{wadule_id}"]
+    assert "post" in paths["/api/v1/complaints/{wadule_id}/redeliver"]
+    assert "get" in paths["/api/v1/opds"]
+    create = spec["components"]["schemas"]["ComplaintCreate"]
+    assert set(create["required"]) == {"wadule_id", "title", "body"}
+    assert create["properties"]["title"]["maxLength"] == 200
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert "202" in paths["/api/v1/complaints"]["post"]["responses"]
+
+
+def test_docs_page_renders_for_people(client):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "/api/v1/complaints/{wadule_id}" in html
+    assert "ComplaintCreate" in html and "wadule_id" in html
+    assert "cdn" not in html.lower()
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_readyz_reports_each_check(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.get_json()
+    checks = response.get_json()["checks"]
+    assert checks["database"]["ok"] and checks["database"]["opds"] == 17
+    assert checks["broker"]["ok"]
+    assert checks["sandbox"] == {"ok": True, "enabled": True}
+
+
+def test_readyz_is_503_naming_what_is_missing(make_app):
+    app = make_app(BRIDGE_SANDBOX="0", BRIDGE_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    from bridge.db import new_session
+    from bridge.directory import import_directory, load_directory_file
+    from tests.support import SAMPLE_DIRECTORY
+
+    with app.app_context(), new_session() as db:
+        import_directory(db, load_directory_file(SAMPLE_DIRECTORY))
+        db.commit()
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert checks["broker"]["ok"] is False
+    problems = checks["providers"]["problems"]
+    assert problems["whatsapp_group"] == "provider not configured"
+    assert problems["telegram"] == "provider not configured"
+    assert problems["facebook_page:100000000000101"] == "FB_TOKEN_DPUPR is not set"
+
+
+def test_readyz_without_directory(make_app):
+    response = make_app().test_client().get("/readyz")
+    assert response.status_code == 503
+    assert "directory import" in response.get_json()["checks"]["database"]["error"]
+
+
+def test_metrics_count_from_the_database(client, keys):
+    body = {"wadule_id": "WDL-M1", "title": "t", "body": "b", "category": "jalan"}
+    assert (
+        client.post("/api/v1/complaints", json=body, headers=auth(keys["wadule"])).status_code
+        == 202
+    )
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain")
+    text = response.get_data(as_text=True)
+    assert 'bridge_complaints{status="received"} 1.0' in text
+    assert 'bridge_deliveries{channel="whatsapp_group",status="pending"} 1.0' in text
+    assert "bridge_delivery_queue_depth 4.0" in text
+    assert "bridge_deliveries_needs_review 0.0" in text
+    assert "bridge_delivery_oldest_due_seconds" in text

@@ -1,0 +1,230 @@
+"""A fake Telegram Bot API (``/bot<token>/sendMessage`` and ``getMe``), as strict as the real one.
+
+- a wrong token → 401 ``{"ok": false, "error_code": 401, "description": "Unauthorized"}``;
+  an unknown method → 404 ``Not Found``;
+- parameters come as JSON or a form; a missing ``chat_id``/``text``, a text over 4096 UTF-16
+  units after entity parsing, or entities outside the text → 400 like the real API;
+- ``flood(retry_after, times)`` → 429 with ``parameters.retry_after``;
+- ``migrate(old, new)`` → 400 ``group chat was upgraded to a supergroup chat`` with
+  ``parameters.migrate_to_chat_id``; the new id then works;
+- ``kick(chat)`` → 403 ``Forbidden: bot was kicked from the group chat``;
+  ``known_chats`` set → other chats get 400 ``Bad Request: chat not found``.
+
+Accepted messages answer ``{"ok": true, "result": {"message_id": N, ...}}`` with ids counting up
+per chat, and are kept per chat (keyed by the chat id as a string).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from tests.fakes.server import FakeServer, Request, Response
+
+MAX_TEXT = 4096
+DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmno"
+
+
+@dataclasses.dataclass(frozen=True)
+class TelegramMessage:
+    chat_id: str
+    text: str
+    message_id: int
+    at: float
+    params: dict
+
+
+class FakeTelegram(FakeServer):
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        known_chats: Iterable[str | int] | None = None,
+    ) -> None:
+        super().__init__()
+        self.token = token
+        self.known_chats = {str(c) for c in known_chats} if known_chats is not None else None
+        self._migrated: dict[str, str] = {}
+        self._kicked: set[str] = set()
+        self._floods: list[int] = []
+        self._messages: list[TelegramMessage] = []
+        self._next_id: dict[str, int] = {}
+        self._state_lock = threading.Lock()
+
+    # Modes
+
+    def migrate(self, old_chat_id: str | int, new_chat_id: str | int) -> None:
+        """The group ``old`` became supergroup ``new``: sends to ``old`` get a 400 with the id."""
+        with self._state_lock:
+            self._migrated[str(old_chat_id)] = str(new_chat_id)
+            if self.known_chats is not None:
+                self.known_chats.add(str(new_chat_id))
+
+    def kick(self, chat_id: str | int) -> None:
+        with self._state_lock:
+            self._kicked.add(str(chat_id))
+
+    def flood(self, retry_after: int = 5, times: int = 1) -> None:
+        """Answer the next ``times`` sendMessage calls with 429 and this ``retry_after``."""
+        with self._state_lock:
+            self._floods.extend([retry_after] * times)
+
+    # Helpers
+
+    @property
+    def messages(self) -> list[TelegramMessage]:
+        with self._state_lock:
+            return list(self._messages)
+
+    def received(self, chat_id: str | int) -> list[TelegramMessage]:
+        return [m for m in self.messages if m.chat_id == str(chat_id)]
+
+    def texts(self, chat_id: str | int) -> list[str]:
+        return [m.text for m in self.received(chat_id)]
+
+    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[TelegramMessage]:
+        self.wait_until(lambda: len(self._messages) >= count, timeout, f"{count} messages")
+        return self.messages
+
+    def reset(self) -> None:
+        super().reset()
+        with self._state_lock:
+            self._messages.clear()
+            self._floods.clear()
+
+    # API
+
+    def handle(self, request: Request) -> Response:
+        match = re.fullmatch(r"/bot([^/]+)/([A-Za-z]+)", request.path)
+        if not match:
+            return _error(404, "Not Found")
+        if match.group(1) != self.token:
+            return _error(401, "Unauthorized")
+        method = match.group(2).lower()
+        params = _params(request)
+        if params is None:
+            return _error(400, "Bad Request: can't parse request body")
+        if method == "getme":
+            return Response(200, {"ok": True, "result": _bot(self.token)})
+        if method == "sendmessage":
+            return self._send_message(params)
+        return _error(404, "Not Found")
+
+    def _send_message(self, params: dict[str, Any]) -> Response:
+        chat_id = params.get("chat_id")
+        if chat_id in (None, ""):
+            return _error(400, "Bad Request: chat_id is empty")
+        chat = str(chat_id)
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            return _error(400, "Bad Request: message text is empty")
+        entities = params.get("entities")
+        if entities is not None and not _entities_fit(entities, text):
+            return _error(400, "Bad Request: can't parse entities: entity beyond end of text")
+        if _utf16_len(text) > MAX_TEXT:
+            return _error(400, "Bad Request: message is too long")
+        link_preview = params.get("link_preview_options")
+        if link_preview is not None and not isinstance(link_preview, dict):
+            return _error(400, "Bad Request: can't parse link preview options JSON object")
+        with self._state_lock:
+            if self._floods:
+                retry_after = self._floods.pop(0)
+                return Response(
+                    429,
+                    {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {retry_after}",
+                        "parameters": {"retry_after": retry_after},
+                    },
+                )
+            if chat in self._migrated:
+                return Response(
+                    400,
+                    {
+                        "ok": False,
+                        "error_code": 400,
+                        "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                        "parameters": {"migrate_to_chat_id": int(self._migrated[chat])},
+                    },
+                )
+            if chat in self._kicked:
+                return _error(403, "Forbidden: bot was kicked from the group chat")
+            if self.known_chats is not None and chat not in self.known_chats:
+                return _error(400, "Bad Request: chat not found")
+            message_id = self._next_id.get(chat, 0) + 1
+            self._next_id[chat] = message_id
+            self._messages.append(
+                TelegramMessage(chat, text, message_id, time.monotonic(), dict(params))
+            )
+        result = {
+            "message_id": message_id,
+            "from": _bot(self.token),
+            "chat": {"id": _as_id(chat), "title": "Grup OPD", "type": "supergroup"},
+            "date": int(time.time()),
+            "text": text,
+        }
+        if entities:
+            result["entities"] = entities
+        return Response(200, {"ok": True, "result": result})
+
+
+def _params(request: Request) -> dict[str, Any] | None:
+    if request.content_type == "application/json":
+        body = request.json
+        return body if isinstance(body, dict) else None
+    params: dict[str, Any] = {k: v[-1] for k, v in request.query.items()}
+    form = request.form
+    if form is not None:
+        params.update(form)
+    elif request.body:
+        return None
+    # Form values of structured parameters are JSON-serialized, as Telegram expects.
+    for key in ("entities", "link_preview_options", "reply_markup"):
+        if isinstance(params.get(key), str):
+            try:
+                params[key] = json.loads(params[key])
+            except ValueError:
+                return None
+    return params
+
+
+def _entities_fit(entities: Any, text: str) -> bool:
+    if not isinstance(entities, list):
+        return False
+    size = _utf16_len(text)
+    for entity in entities:
+        if not isinstance(entity, dict):
+            return False
+        offset, length = entity.get("offset"), entity.get("length")
+        if not isinstance(offset, int) or not isinstance(length, int) or "type" not in entity:
+            return False
+        if offset < 0 or length <= 0 or offset + length > size:
+            return False
+    return True
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _as_id(chat: str) -> int | str:
+    return int(chat) if re.fullmatch(r"-?[0-9]+", chat) else chat
+
+
+def _bot(token: str) -> dict[str, Any]:
+    return {
+        "id": int(token.split(":")[0]) if token.split(":")[0].isdigit() else 1,
+        "is_bot": True,
+        "first_name": "Wadule Bridge",
+        "username": "wadule_bridge_bot",
+    }
+
+
+def _error(code: int, description: str) -> Response:
+    return Response(code, {"ok": False, "error_code": code, "description": description})
