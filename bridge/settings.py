@@ -129,6 +129,8 @@ class Settings:
     sweep_interval: float = 15.0
     #: Hard limit of one delivery task; a claim's lease is this plus a margin.
     task_time_limit: float = 120.0
+    #: Seconds to wait for a provider's answer once a request went out (None: each adapter's).
+    http_timeout: float | None = None
     allow_private_webhooks: bool = False
     #: Environment variables that channels name with ``token_env``/``secret_env``.
     channel_secrets: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -183,6 +185,17 @@ class Settings:
             raise SettingsError("BRIDGE_TASK_TIME_LIMIT must be a number of seconds") from None
         if not 5 <= task_time_limit <= 1800:
             raise SettingsError("BRIDGE_TASK_TIME_LIMIT must be between 5 and 1800 seconds")
+        http_timeout = None
+        if env.get("BRIDGE_HTTP_TIMEOUT"):
+            try:
+                http_timeout = float(env["BRIDGE_HTTP_TIMEOUT"])
+            except ValueError:
+                raise SettingsError("BRIDGE_HTTP_TIMEOUT must be a number of seconds") from None
+            if not 0 < http_timeout <= task_time_limit / 3:
+                raise SettingsError(
+                    "BRIDGE_HTTP_TIMEOUT must be positive and at most a third of"
+                    " BRIDGE_TASK_TIME_LIMIT (a send may take a few calls)"
+                )
         return cls(
             database_url=_normalise_db_url(env.get("BRIDGE_DATABASE_URL") or DEFAULT_DATABASE_URL),
             broker_url=env.get("BRIDGE_BROKER_URL") or DEFAULT_EMBEDDED_BROKER,
@@ -217,6 +230,7 @@ class Settings:
             ),
             sweep_interval=sweep_interval,
             task_time_limit=task_time_limit,
+            http_timeout=http_timeout,
             allow_private_webhooks=_flag(env, "BRIDGE_ALLOW_PRIVATE_WEBHOOKS"),
             channel_secrets={
                 k: v for k, v in env.items() if not k.startswith("BRIDGE_") and k.isupper()

@@ -110,7 +110,8 @@ class ChannelAdapter:
 
     @property
     def timeout(self) -> tuple[float, float]:
-        return (self.connect_timeout, self.read_timeout)
+        """(connect, read) seconds; ``BRIDGE_HTTP_TIMEOUT`` overrides the read timeout."""
+        return (self.connect_timeout, self.settings.http_timeout or self.read_timeout)
 
     def post(self, url: str, **kwargs) -> requests.Response:
         """POST without following redirects; map transport failures to typed errors.
@@ -140,7 +141,7 @@ class ChannelAdapter:
                 return RetryableError(f"{self.kind}: connection refused")
             return OutcomeUnknownError(f"{self.kind}: connection lost after sending")
         if isinstance(exc, requests.Timeout):
-            return OutcomeUnknownError(f"{self.kind}: no answer within {self.read_timeout:g}s")
+            return OutcomeUnknownError(f"{self.kind}: no answer within {self.timeout[1]:g}s")
         if isinstance(exc, _UNSENDABLE):
             return PermanentError(f"{self.kind}: request could not be built ({type(exc).__name__})")
         # Anything else broke while reading the answer: the request itself went out.

@@ -1,0 +1,290 @@
+"""The delivery lifecycle in-process (no Celery): each provider answer ends in the right state."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import select, update
+
+from bridge import delivery
+from bridge.db import new_session
+from bridge.directory import import_directory
+from bridge.models import Complaint, Delivery, SandboxMessage, utcnow
+from schemas.directory import DirectorySchema
+from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
+from tests.support import auth
+
+GROUP = "120363000000000001@g.us"
+DIRECTORY = {
+    "triage": "diskominfo",
+    "opds": [
+        {
+            "slug": "diskominfo",
+            "name": "Dinas Komunikasi dan Informatika",
+            "categories": ["informasi"],
+            "channels": [{"kind": "whatsapp_group", "target": GROUP}],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def waha():
+    with FakeWaha() as fake:
+        yield fake
+
+
+@pytest.fixture
+def engine_app(make_app, waha):
+    """An app that really calls the fake WAHA (sandbox off), with a quick retry schedule."""
+
+    def build(**overrides):
+        env = {
+            "BRIDGE_SANDBOX": "0",
+            "BRIDGE_WAHA_URL": waha.url,
+            "BRIDGE_WAHA_API_KEY": DEFAULT_API_KEY,
+            "BRIDGE_RATE_LIMITS": "whatsapp_group=100/1",
+            "BRIDGE_DELIVERY_RETRY_SCHEDULE": "10,20",
+            "BRIDGE_HTTP_TIMEOUT": "1",
+        }
+        app = make_app(**(env | overrides))
+        with app.app_context(), new_session() as db:
+            import_directory(db, DirectorySchema().load(DIRECTORY))
+            db.commit()
+        return app
+
+    return build
+
+
+def submit(app, wadule_id="WDL-E1", **fields) -> int:
+    """Ingest one complaint through the domain code; return its WhatsApp delivery id."""
+    from bridge.complaints import Actor, ingest
+
+    data = {
+        "wadule_id": wadule_id,
+        "title": "Judul",
+        "body": "Isi aduan.",
+        "anonymous": False,
+        "confidential": False,
+        "attachments": [],
+        "category": "informasi",
+    } | fields
+    with app.app_context(), new_session() as db:
+        complaint, _ = ingest(db, data, Actor("wadule", "test"))
+        return complaint.deliveries[0].id
+
+
+def attempt(app, delivery_id):
+    with app.app_context():
+        return delivery.deliver(delivery_id)
+
+
+def row(app, delivery_id) -> Delivery:
+    with app.app_context(), new_session() as db:
+        return db.get(Delivery, delivery_id)
+
+
+def complaint_of(app, wadule_id) -> Complaint:
+    from bridge.complaints import load_complaint
+
+    with app.app_context(), new_session() as db:
+        return load_complaint(db, wadule_id)
+
+
+def make_due(app, delivery_id) -> None:
+    with app.app_context(), new_session() as db:
+        db.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(next_attempt_at=utcnow() - dt.timedelta(seconds=1))
+        )
+        db.commit()
+
+
+def test_sent_records_the_provider_id_and_forwards_the_complaint(engine_app, waha):
+    app = engine_app()
+    delivery_id = submit(app)
+    assert attempt(app, delivery_id).outcome == "sent"
+    sent = row(app, delivery_id)
+    assert (sent.status, sent.attempts, sent.last_error) == ("sent", 1, None)
+    assert sent.external_id == waha.messages[0].id or waha.messages[0].id in sent.external_id
+    assert sent.sent_at is not None and sent.claim_token is None
+    assert waha.texts(GROUP)[0].startswith("📣 *Aduan baru #WDL-E1*")
+    request = waha.last
+    assert request.headers["X-Api-Key"] == DEFAULT_API_KEY
+    assert request.json == {
+        "session": "default",
+        "chatId": GROUP,
+        "text": waha.texts(GROUP)[0],
+        "linkPreview": False,
+    }
+    complaint = complaint_of(app, "WDL-E1")
+    assert complaint.status == "forwarded"
+    assert [h.status for h in complaint.history] == ["received", "forwarded"]
+    # A second doorbell for the same row does nothing.
+    assert attempt(app, delivery_id).outcome == "skipped"
+    assert len(waha.requests) == 1
+
+
+def test_server_error_retries_on_the_schedule_then_succeeds(engine_app, waha):
+    app = engine_app()
+    delivery_id = submit(app)
+    waha.fail_next(1, status=500, body={"message": "boom"})
+    before = utcnow()
+    result = attempt(app, delivery_id)
+    assert result.outcome == "retrying"
+    assert 8 <= result.retry_in <= 12  # 10 s ± 20%
+    failed = row(app, delivery_id)
+    assert failed.status == "retrying" and failed.attempts == 1
+    assert "server error 500" in failed.last_error
+    wait = (failed.next_attempt_at - before).total_seconds()
+    assert 8 <= wait <= 12.5
+    assert attempt(app, delivery_id).outcome == "skipped"  # not due yet: no provider call
+    assert len(waha.requests) == 1
+    make_due(app, delivery_id)
+    assert attempt(app, delivery_id).outcome == "sent"
+    assert row(app, delivery_id).attempts == 2
+
+
+def test_provider_wait_hint_wins_over_a_shorter_schedule(engine_app, waha):
+    app = engine_app()
+    delivery_id = submit(app)
+    waha.fail_next(1, status=429, body={"message": "slow down"}, headers={"Retry-After": "600"})
+    result = attempt(app, delivery_id)
+    assert result.outcome == "retrying" and result.retry_in == 600
+    assert row(app, delivery_id).published_at is None  # too long for the broker: sweeper's job
+
+
+def test_retries_exhausted_is_dead_and_the_complaint_failed(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_RETRY_SCHEDULE="1")
+    delivery_id = submit(app)
+    waha.fail_next(2, status=503)
+    assert attempt(app, delivery_id).outcome == "retrying"
+    make_due(app, delivery_id)
+    assert attempt(app, delivery_id).outcome == "dead"
+    dead = row(app, delivery_id)
+    assert dead.status == "dead" and dead.attempts == 2
+    assert dead.last_error.startswith("retries exhausted: waha: server error 503")
+    assert complaint_of(app, "WDL-E1").status == "delivery_failed"
+
+
+def test_bad_credentials_are_permanent(engine_app, waha):
+    app = engine_app(BRIDGE_WAHA_API_KEY="wrong")
+    delivery_id = submit(app)
+    assert attempt(app, delivery_id).outcome == "dead"
+    assert row(app, delivery_id).last_error == "waha: bad api key"
+    assert complaint_of(app, "WDL-E1").status == "delivery_failed"
+
+
+def test_a_hang_after_sending_needs_review_and_is_never_resent(engine_app, waha):
+    app = engine_app()
+    delivery_id = submit(app)
+    waha.hang_next(1, seconds=5)
+    assert attempt(app, delivery_id).outcome == "needs_review"
+    review = row(app, delivery_id)
+    assert review.status == "needs_review" and "no answer within 1s" in review.last_error
+    make_due(app, delivery_id)
+    assert attempt(app, delivery_id).outcome == "skipped"
+    with app.app_context():
+        assert delivery.sweep().published == 0
+    assert len(waha.requests) == 1
+
+
+def test_unconfigured_provider_fails_without_a_call(engine_app, waha):
+    app = engine_app(BRIDGE_WAHA_URL="")
+    delivery_id = submit(app)
+    assert attempt(app, delivery_id).outcome == "dead"
+    dead = row(app, delivery_id)
+    assert (dead.last_error, dead.attempts) == ("provider not configured", 0)
+    assert waha.requests == []
+
+
+def test_our_own_limit_reschedules_without_spending_an_attempt(engine_app, waha):
+    app = engine_app(BRIDGE_RATE_LIMITS="whatsapp_group=1/60")
+    first, second = submit(app, "WDL-A"), submit(app, "WDL-B")
+    assert attempt(app, first).outcome == "sent"
+    result = attempt(app, second)
+    assert result.outcome == "throttled" and 59 <= result.retry_in <= 61
+    waiting = row(app, second)
+    assert (waiting.status, waiting.attempts, waiting.claim_token) == ("pending", 0, None)
+    assert len(waha.requests) == 1
+
+
+def test_concurrent_doorbells_make_one_provider_call(engine_app, waha):
+    app = engine_app()
+    delivery_id = submit(app)
+    waha.delay_next(0.5)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(attempt(app, delivery_id))) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.outcome for r in results) == ["sent"] + ["skipped"] * 7
+    assert len(waha.requests) == 1
+
+
+def test_sweeper_moves_an_expired_lease_to_review_and_publishes_due_rows(engine_app, waha):
+    app = engine_app()
+    lost, due = submit(app, "WDL-LOST"), submit(app, "WDL-DUE")
+    past = utcnow() - dt.timedelta(minutes=5)
+    with app.app_context(), new_session() as db:
+        db.execute(
+            update(Delivery)
+            .where(Delivery.id == lost)
+            .values(status="sending", claim_token="dead-worker", lease_until=past)
+        )
+        db.execute(update(Delivery).where(Delivery.id == due).values(published_at=None))
+        db.commit()
+    with app.app_context():
+        result = delivery.sweep()
+    assert (result.expired, result.published) == (1, 1)
+    assert row(app, lost).status == "needs_review"
+    assert "worker lost while sending" in row(app, lost).last_error
+    assert row(app, due).published_at is not None
+    with app.app_context():
+        assert delivery.sweep().published == 0  # within the grace period: no second copy
+
+
+def test_redeliver_endpoint_retries_dead_and_review_rows(engine_app, waha, keys):
+    app = engine_app(BRIDGE_WAHA_API_KEY="wrong")
+    delivery_id = submit(app)
+    attempt(app, delivery_id)
+    client = app.test_client()
+    url = "/api/v1/complaints/WDL-E1/redeliver"
+    assert client.post(url, headers=auth(keys["wadule"])).status_code == 403
+    assert (
+        client.post(url, json={"channel": "fax"}, headers=auth(keys["operator"])).status_code == 422
+    )
+    response = client.post(url, headers=auth(keys["operator"]))
+    assert response.status_code == 202
+    assert response.get_json()["requeued"] == 1
+    again = row(app, delivery_id)
+    assert (again.status, again.attempts, again.retry_base) == ("retrying", 1, 1)
+    assert client.post(url, headers=auth(keys["operator"])).get_json()["requeued"] == 0
+
+    fixed = engine_app()  # the operator fixed the key
+    assert attempt(fixed, delivery_id).outcome == "sent"
+    assert row(fixed, delivery_id).attempts == 2
+
+
+def test_sandbox_sends_land_in_the_inbox(make_app, keys):
+    app = make_app(BRIDGE_RATE_LIMITS="whatsapp_group=100/1")
+    with app.app_context(), new_session() as db:
+        import_directory(db, DirectorySchema().load(DIRECTORY))
+        db.commit()
+    delivery_id = submit(app, reporter={"name": "Sutrisno", "phone": "0812"})
+    assert attempt(app, delivery_id).outcome == "sent"
+    with app.app_context(), new_session() as db:
+        (message,) = db.scalars(select(SandboxMessage)).all()
+    assert (message.kind, message.target, message.delivery_id) == (
+        "whatsapp_group",
+        GROUP,
+        delivery_id,
+    )
+    assert "Sutrisno" in message.text and message.text.endswith("[catatan]")
+    assert row(app, delivery_id).external_id == f"sandbox-{delivery_id}"
