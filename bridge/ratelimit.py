@@ -43,7 +43,9 @@ class RateLimiter:
             now = self.clock()
             recent = sorted(t for t in row.sent if t > now - seconds)
             if len(recent) >= count:
-                return None, max(0.01, recent[-count] + seconds - now)
+                # A send still in flight holds a placeholder in the future; count it as ending
+                # now, so the caller looks again in ``seconds`` rather than after the lease.
+                return None, max(0.01, min(recent[-count], now) + seconds - now)
             token = now + hold
             while token in recent:
                 token += 1e-6
