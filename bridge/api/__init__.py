@@ -117,9 +117,9 @@ def init_app(app: Flask) -> Api:
         },
     )
     api = Api(app)
-    from bridge.api import complaints, docs, opds
+    from bridge.api import complaints, docs, opds, sandbox
 
-    for blueprint in (complaints.blp, opds.blp):
+    for blueprint in (complaints.blp, opds.blp, sandbox.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp, url_prefix=API_PREFIX)
     return api

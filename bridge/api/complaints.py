@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
@@ -14,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from bridge import db as database
 from bridge import delivery
 from bridge.api import check_json_body
+from bridge.api.pagination import decode_cursor, encode_cursor
 from bridge.auth import current_principal, require
 from bridge.complaints import Actor, ConflictError, ingest, load_complaint
 from bridge.directory import NoTriageError
@@ -85,11 +83,11 @@ class Complaints(MethodView):
         if args.get("status"):
             query = query.where(Complaint.status == args["status"])
         if args.get("cursor"):
-            query = query.where(Complaint.id < _decode_cursor(args["cursor"]))
+            query = query.where(Complaint.id < decode_cursor(args["cursor"]))
         limit = args["limit"]
         rows = db.scalars(query.order_by(Complaint.id.desc()).limit(limit + 1)).all()
         items = [_shown(c) for c in rows[:limit]]
-        next_cursor = _encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+        next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
         return {"items": items, "next_cursor": next_cursor}
 
     @require(Role.WADULE)
@@ -137,20 +135,3 @@ class Redeliver(MethodView):
         )
         db.expire_all()
         return {"requeued": len(ids), "complaint": _shown(_get_visible(wadule_id))}
-
-
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"c{last_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("c"):
-            raise ValueError
-        value = int(raw[1:])
-        if value < 0 or value > 2**62:
-            raise ValueError
-        return value
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        abort(422, message="invalid cursor", errors={"cursor": ["Not a cursor from this API."]})

@@ -101,3 +101,34 @@ def test_metrics_count_from_the_database(client, keys):
     assert "bridge_delivery_queue_depth 4.0" in text
     assert "bridge_deliveries_needs_review 0.0" in text
     assert "bridge_delivery_oldest_due_seconds" in text
+
+
+def test_sandbox_inbox_is_readable_by_operators(client, keys, directory):
+    from sqlalchemy import select
+
+    from bridge import delivery
+    from bridge.db import new_session
+    from bridge.models import Delivery
+
+    body = {
+        "wadule_id": "WDL-S1",
+        "title": "Lampu mati",
+        "body": "Gelap.",
+        "category": "pkl",
+        "reporter": {"name": "Dewi", "phone": "0812"},
+    }
+    client.post("/api/v1/complaints", json=body, headers=auth(keys["wadule"]))
+    with directory.app_context(), new_session() as db:
+        delivery_id = db.scalars(select(Delivery.id)).one()
+    with directory.app_context():
+        assert delivery.deliver(delivery_id).outcome == "sent"
+    url = "/api/v1/sandbox/messages"
+    assert client.get(url, headers=auth(keys["wadule"])).status_code == 403
+    page = client.get(url + "?wadule_id=WDL-S1", headers=auth(keys["operator"])).get_json()
+    (message,) = page["items"]
+    assert (message["wadule_id"], message["channel"]) == ("WDL-S1", "whatsapp_group")
+    assert message["target"] == "120363000000000112@g.us"
+    assert "Dewi" in message["text"] and "#WDL-S1" in message["text"]
+    assert page["next_cursor"] is None
+    empty = client.get(url + "?channel=telegram", headers=auth(keys["operator"])).get_json()
+    assert empty["items"] == []
