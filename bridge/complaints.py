@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -17,20 +16,12 @@ from bridge.channels import is_public
 from bridge.directory import route
 from bridge.models import Complaint, Delivery, StatusChange, utcnow
 from bridge.statuses import ComplaintStatus, DeliveryStatus
+from bridge.workflow import Actor
 
 log = logging.getLogger(__name__)
 
 #: Private channels go first: the OPD's WhatsApp group is where people answer.
 KIND_ORDER = ("whatsapp_group", "telegram", "webhook", "facebook_page", "instagram", "x")
-
-
-@dataclasses.dataclass(frozen=True)
-class Actor:
-    kind: str
-    name: str
-
-
-SYSTEM = Actor("system", "bridge")
 
 
 class ConflictError(Exception):
@@ -144,7 +135,9 @@ def _received_note(chosen) -> str:
     return f"{text} ({chosen.note})" if chosen.note else text
 
 
-def plan_deliveries(complaint: Complaint, *, round_: int, now) -> list[Delivery]:
+def plan_deliveries(
+    complaint: Complaint, *, round_: int, now, purpose: str = "forward", note: str | None = None
+) -> list[Delivery]:
     """One outbox row per active channel of the complaint's OPD; none public if confidential."""
     channels = [
         ch
@@ -155,6 +148,9 @@ def plan_deliveries(complaint: Complaint, *, round_: int, now) -> list[Delivery]
     return [
         Delivery(
             channel=ch,
+            dedupe_key=f"{purpose}:{complaint.wadule_id}:{ch.id}:{round_}",
+            purpose=purpose,
+            note=note,
             round=round_,
             kind=ch.kind,
             target=ch.target,
@@ -167,39 +163,3 @@ def plan_deliveries(complaint: Complaint, *, round_: int, now) -> list[Delivery]
         )
         for ch in channels
     ]
-
-
-def advance_status(
-    db: Session,
-    complaint: Complaint,
-    new: ComplaintStatus,
-    *,
-    only_from,
-    note: str | None,
-    actor: Actor,
-    at,
-) -> bool:
-    """Move ``complaint`` to ``new`` if it is still in one of ``only_from``; add history.
-
-    The conditional UPDATE makes concurrent workers agree: exactly one of them records the
-    change. The caller commits.
-    """
-    changed = db.execute(
-        update(Complaint)
-        .where(Complaint.id == complaint.id, Complaint.status.in_([str(s) for s in only_from]))
-        .values(status=new, updated_at=at)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        return False
-    db.add(
-        StatusChange(
-            complaint_id=complaint.id,
-            status=new,
-            note=note,
-            actor_kind=actor.kind,
-            actor_name=actor.name,
-            at=at,
-        )
-    )
-    return True

@@ -32,10 +32,10 @@ from bridge.channels import (
     adapter_class,
     is_public,
 )
-from bridge.complaints import SYSTEM, Actor, advance_status
 from bridge.models import Channel, Complaint, Delivery, SandboxMessage, utcnow
 from bridge.ratelimit import RateLimiter
 from bridge.statuses import CLAIMABLE, REDELIVERABLE, ComplaintStatus, DeliveryStatus
+from bridge.workflow import SYSTEM, Actor, change_status, delivery_event
 
 log = logging.getLogger(__name__)
 
@@ -201,15 +201,10 @@ def _throttle(db: Session, delivery: Delivery, token: str, wait: float) -> Resul
 
 
 def _render(db: Session, delivery: Delivery, settings) -> OutgoingMessage:
-    complaint = db.scalar(
-        select(Complaint)
-        .where(Complaint.id == delivery.complaint_id)
-        .options(selectinload(Complaint.opd))
-    )
+    """The message for this row: the complaint (forward, reopen) or the bridge's reply."""
     channel: Channel = delivery.channel
     if is_public(delivery.kind):
         raise PermanentError(f"public channel {delivery.kind!r} is not supported yet")
-    link = messages.complaint_link(settings, complaint.wadule_id)
     adapter = _adapter(delivery.kind)
     limit = adapter.max_length if adapter is not None else 4096
     secrets_ = settings.channel_secrets
@@ -221,15 +216,37 @@ def _render(db: Session, delivery: Delivery, settings) -> OutgoingMessage:
             )
             own.commit()
 
+    if delivery.purpose == "reply":
+        wadule_id = None
+        text = delivery.text[:limit]
+        payload = {"type": "bridge.reply", "text": text}
+    else:
+        complaint = db.scalar(
+            select(Complaint)
+            .where(Complaint.id == delivery.complaint_id)
+            .options(selectinload(Complaint.opd))
+        )
+        wadule_id = complaint.wadule_id
+        link = messages.complaint_link(settings, complaint.wadule_id)
+        header = messages.reopen_header(delivery.note) if delivery.purpose == "reopen" else ""
+        text = header + messages.private_text(
+            complaint,
+            opd_name=complaint.opd.name,
+            link=link,
+            limit=limit - messages.text_length(header),
+        )
+        payload = messages.private_payload(
+            complaint, opd_slug=complaint.opd.slug, opd_name=complaint.opd.name, link=link
+        )
+        if delivery.purpose == "reopen":
+            payload = {**payload, "type": "complaint.reopened", "note": delivery.note}
     return OutgoingMessage(
         delivery_id=delivery.id,
-        wadule_id=complaint.wadule_id,
+        wadule_id=wadule_id or "",
         kind=delivery.kind,
         target=delivery.target,
-        text=messages.private_text(complaint, opd_name=complaint.opd.name, link=link, limit=limit),
-        payload=messages.private_payload(
-            complaint, opd_slug=complaint.opd.slug, opd_name=complaint.opd.name, link=link
-        ),
+        text=text,
+        payload=payload,
         token=secrets_.get(channel.token_env) if channel.token_env else None,
         secret=secrets_.get(channel.secret_env) if channel.secret_env else None,
         progress=dict(delivery.progress or {}),
@@ -314,8 +331,9 @@ def _record(
         )
     if result is not None and result.new_target:
         _move_target(db, delivery, result.new_target)
-    _after_outcome(db, delivery, outcome, now)
+    _after_outcome(db, delivery, outcome, now, reason)
     db.commit()
+    queue.ring_events()
     log.info(
         "delivery %s (%s) %s%s",
         delivery.id,
@@ -340,8 +358,9 @@ def _finish(
         .execution_options(synchronize_session=False)
     ).rowcount
     if done:
-        _after_outcome(db, delivery, outcome, now)
+        _after_outcome(db, delivery, outcome, now, reason)
     db.commit()
+    queue.ring_events()
     log.warning("delivery %s (%s) dead: %s", delivery.id, delivery.kind, reason)
     return Result(outcome if done else Outcome.SKIPPED)
 
@@ -352,8 +371,16 @@ def _move_target(db: Session, delivery: Delivery, new_target: str) -> None:
     log.info("channel %s moved to a new target by the provider", delivery.channel_id)
 
 
-def _after_outcome(db: Session, delivery: Delivery, outcome: Outcome, now: dt.datetime) -> None:
-    """Move the complaint on: forwarded when a private channel has it, failed when none can."""
+def _after_outcome(
+    db: Session, delivery: Delivery, outcome: Outcome, now: dt.datetime, reason: str | None = None
+) -> None:
+    """Tell Wadule, and move the complaint on: forwarded when a private channel has it, failed
+    when none can."""
+    if delivery.purpose == "reply":
+        return
+    status = {Outcome.SENT: "sent", Outcome.DEAD: "dead", Outcome.NEEDS_REVIEW: "needs_review"}
+    if outcome in status:
+        delivery_event(db, delivery, status=status[outcome], error=reason, at=now)
     if is_public(delivery.kind):
         return
     complaint = db.get(Complaint, delivery.complaint_id)
@@ -361,7 +388,7 @@ def _after_outcome(db: Session, delivery: Delivery, outcome: Outcome, now: dt.da
         return
     waiting = (ComplaintStatus.RECEIVED, ComplaintStatus.REOPENED, ComplaintStatus.DELIVERY_FAILED)
     if outcome is Outcome.SENT:
-        advance_status(
+        change_status(
             db,
             complaint,
             ComplaintStatus.FORWARDED,
@@ -375,11 +402,12 @@ def _after_outcome(db: Session, delivery: Delivery, outcome: Outcome, now: dt.da
             select(Delivery.status).where(
                 Delivery.complaint_id == complaint.id,
                 Delivery.round == complaint.round,
+                Delivery.purpose != "reply",
                 Delivery.kind.not_in(["facebook_page", "instagram", "x"]),
             )
         ).all()
         if statuses and all(s == DeliveryStatus.DEAD for s in statuses):
-            advance_status(
+            change_status(
                 db,
                 complaint,
                 ComplaintStatus.DELIVERY_FAILED,

@@ -28,6 +28,14 @@ def complaint_link(settings, wadule_id: str) -> str:
     return settings.wadule_complaint_url.format(wadule_id=wadule_id)
 
 
+def reopen_header(note: str | None) -> str:
+    """The lines above a reopened complaint: it came back, and Wadule's reason."""
+    lines = ["🔁 *Aduan dibuka kembali oleh Wadule*"]
+    if note:
+        lines.append(f"*Catatan Wadule:* {note.strip()}")
+    return "\n".join(lines) + "\n\n"
+
+
 def reply_help(wadule_id: str) -> str:
     """The last line of every private message: how to answer from the group."""
     return f"Balas: #{wadule_id} terima|proses|selesai|tolak|bukan [catatan]"

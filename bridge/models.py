@@ -154,24 +154,35 @@ class Complaint(Base):
         back_populates="complaint", order_by="StatusChange.id", cascade="all, delete-orphan"
     )
 
+    @property
+    def forwarding(self) -> list[Delivery]:
+        """The deliveries that carry the complaint itself (not the bridge's replies)."""
+        return [d for d in self.deliveries if d.purpose != "reply"]
+
     def __repr__(self) -> str:
         # Reporter data and text never appear in a repr (it ends up in logs and tracebacks).
         return f"Complaint({self.wadule_id!r}, status={self.status!r})"
 
 
 class Delivery(Base):
-    """The outbox row for one channel of one complaint (per forwarding round)."""
+    """An outbox row: one message for one channel.
+
+    ``purpose`` is ``forward`` (a complaint to its OPD, once per channel and round), ``reopen``
+    (a reopened complaint, with Wadule's ``note``) or ``reply`` (the bridge answering a group
+    command, with its ``text`` rendered already). ``dedupe_key`` makes each of them unique.
+    """
 
     __tablename__ = "deliveries"
-    __table_args__ = (
-        UniqueConstraint("complaint_id", "channel_id", "round"),
-        Index("ix_deliveries_due", "status", "next_attempt_at"),
-    )
+    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="forward")
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
+    note: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(32), default=DeliveryStatus.PENDING)
@@ -191,7 +202,7 @@ class Delivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    complaint: Mapped[Complaint] = relationship(back_populates="deliveries")
+    complaint: Mapped[Complaint | None] = relationship(back_populates="deliveries")
     channel: Mapped[Channel] = relationship()
 
     def __repr__(self) -> str:
@@ -274,3 +285,58 @@ class RateLimitSlot(Base):
 
     key: Mapped[str] = mapped_column(String(600), primary_key=True)
     sent: Mapped[list[float]] = mapped_column(JSON, default=list)
+
+
+class Event(Base):
+    """One change Wadule hears about: readable through ``GET /events`` and pushed to Wadule.
+
+    ``seq`` comes from :class:`Counter` under a row lock held until commit, so events become
+    visible in ``seq`` order and a poller asking ``after=N`` never misses one.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_push_due", "push_status", "next_push_at"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: ``pending`` (to push), ``delivered`` (2xx), ``failed`` (gave up), ``skipped`` (no callback).
+    push_status: Mapped[str] = mapped_column(String(16), default="pending")
+    push_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_push_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    push_lease_until: Mapped[dt.datetime | None]
+    last_push_error: Mapped[str | None] = mapped_column(String(500))
+    pushed_at: Mapped[dt.datetime | None]
+
+
+class Counter(Base):
+    """Named counters (the global event ``seq``)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class InboundEvent(Base):
+    """Provider webhook ids already handled, so a repeated one is ignored."""
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (UniqueConstraint("source", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BridgeState(Base):
+    """Small pieces of operational state, e.g. callbacks stopped by a ``410 Gone``."""
+
+    __tablename__ = "bridge_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 DELIVER_TASK = "bridge.deliver"
 SWEEP_TASK = "bridge.sweep_outbox"
+PUSH_TASK = "bridge.push_events"
 QUEUE = "bridge"
 
 #: Redis hands an unacknowledged task to another worker after this long, so it must stay above
@@ -62,6 +63,7 @@ def celery_config(settings) -> dict:
         "beat_schedule_filename": str(Path("instance") / "celerybeat-schedule"),
         "beat_schedule": {
             "sweep-outbox": {"task": SWEEP_TASK, "schedule": settings.sweep_interval},
+            "push-events": {"task": PUSH_TASK, "schedule": settings.sweep_interval},
         },
     }
 
@@ -143,3 +145,14 @@ def ring_later(delivery_id: int, countdown: float) -> None:
         )
     except Exception as exc:  # the row keeps its time; the sweeper publishes it when due
         log.warning("broker publish failed for delivery %s (%s)", delivery_id, type(exc).__name__)
+
+
+def ring_events() -> None:
+    """Ask a worker to push due events to Wadule now (beat asks again every sweep)."""
+    if not current_app.config["BRIDGE_SETTINGS"].wadule_callback_url:
+        return
+    celery_app: Celery = current_app.extensions["celery"]
+    try:
+        celery_app.send_task(PUSH_TASK, queue=QUEUE, retry=False)
+    except Exception as exc:  # beat rings again within one sweep interval
+        log.warning("broker publish failed for the event pusher (%s)", type(exc).__name__)

@@ -109,7 +109,7 @@ class ComplaintSchema(Schema):
     submitted_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
-    deliveries = fields.List(fields.Nested(DeliverySchema))
+    deliveries = fields.List(fields.Nested(DeliverySchema), attribute="forwarding")
     history = fields.List(fields.Nested(StatusChangeSchema))
 
 
@@ -123,3 +123,22 @@ class ComplaintQueryArgsSchema(Schema):
     status = fields.String(validate=validate.OneOf(COMPLAINT_STATUSES))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=100))
+
+
+class StatusUpdateSchema(Schema):
+    """The body of ``POST /complaints/<wadule_id>/status``."""
+
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("acknowledged", "in_progress", "resolved", "rejected", "reopened")
+        ),
+    )
+    note = Text(validate=validate.Length(max=1000), allow_none=True)
+
+
+class AssignSchema(Schema):
+    """The body of ``POST /complaints/<wadule_id>/assign``."""
+
+    opd = fields.String(required=True, validate=SLUG)
+    note = Text(validate=validate.Length(max=1000), allow_none=True)

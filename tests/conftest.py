@@ -22,6 +22,7 @@ from bridge.directory import import_directory, load_directory_file
 from bridge.migrate import upgrade
 from bridge.models import Base
 from bridge.settings import Settings
+from tests.fakes.fixtures import fake_fonnte, fake_telegram, fake_waha, webhook_receiver  # noqa: F401
 from tests.support import SAMPLE_DIRECTORY, ProcessGroup, RedisServer
 
 DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -84,13 +85,15 @@ def env(postgres_url, redis_server) -> dict[str, str]:
 
 def _clean_database(app) -> None:
     engine = engine_of(app)
-    tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name != "counters"]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            for table in reversed(Base.metadata.sorted_tables):
+            for table in tables:
                 conn.execute(table.delete())
+        conn.execute(text("UPDATE counters SET value = 0"))
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from bridge import delivery
-from bridge.queue import DELIVER_TASK, SWEEP_TASK
+from bridge import callbacks, delivery
+from bridge.queue import DELIVER_TASK, PUSH_TASK, SWEEP_TASK
 
 
 @shared_task(name=DELIVER_TASK, ignore_result=True)
@@ -19,3 +19,15 @@ def sweep_outbox() -> dict:
     """Publish due rows no task waits for; move rows whose worker vanished to needs_review."""
     result = delivery.sweep()
     return {"published": result.published, "expired": result.expired}
+
+
+@shared_task(name=PUSH_TASK, ignore_result=True)
+def push_events() -> dict:
+    """Push due events to Wadule, in order per complaint."""
+    result = callbacks.push_due()
+    return {
+        "delivered": result.delivered,
+        "retrying": result.retrying,
+        "failed": result.failed,
+        "stopped": result.stopped,
+    }

@@ -117,9 +117,9 @@ def init_app(app: Flask) -> Api:
         },
     )
     api = Api(app)
-    from bridge.api import complaints, docs, opds, sandbox
+    from bridge.api import complaints, docs, events, opds, sandbox
 
-    for blueprint in (complaints.blp, opds.blp, sandbox.blp):
+    for blueprint in (complaints.blp, events.blp, opds.blp, sandbox.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp, url_prefix=API_PREFIX)
     return api

@@ -13,17 +13,18 @@ from bridge import delivery
 from bridge.api import check_json_body
 from bridge.api.pagination import decode_cursor, encode_cursor
 from bridge.auth import current_principal, require
-from bridge.complaints import Actor, ConflictError, ingest, load_complaint
+from bridge.complaints import ConflictError, ingest, load_complaint
 from bridge.directory import NoTriageError
 from bridge.models import Complaint, Opd
 from bridge.statuses import Role
+from bridge.workflow import Actor, IllegalTransition, change_status, reroute
 from schemas import (
     ComplaintCreateSchema,
     ComplaintListSchema,
     ComplaintQueryArgsSchema,
     ComplaintSchema,
 )
-from schemas.complaints import CHANNEL_KINDS, WADULE_ID
+from schemas.complaints import CHANNEL_KINDS, WADULE_ID, AssignSchema, StatusUpdateSchema
 
 blp = Blueprint(
     "complaints",
@@ -135,3 +136,72 @@ class Redeliver(MethodView):
         )
         db.expire_all()
         return {"requeued": len(ids), "complaint": _shown(_get_visible(wadule_id))}
+
+
+@blp.route("/<wadule_id>/status")
+class Status(MethodView):
+    @require(Role.WADULE, Role.OPD, Role.OPERATOR)
+    @blp.arguments(StatusUpdateSchema)
+    @blp.response(200, ComplaintSchema)
+    @blp.alt_response(409, description="Not allowed from the complaint's current status")
+    def post(self, data, wadule_id):
+        """Change a complaint's status (``opd`` keys: own OPD; ``reopened``: ``wadule`` only)."""
+        principal = current_principal()
+        reopening = data["status"] == "reopened"
+        if reopening != (principal.role is Role.WADULE):
+            abort(403, message="only wadule reopens; wadule only reopens")
+        complaint = _get_visible(wadule_id)
+        actor = Actor(principal.role.value, principal.opd_slug or principal.name)
+        db = database.session()
+        try:
+            change_status(db, complaint, data["status"], note=data.get("note"), actor=actor)
+        except IllegalTransition as exc:
+            db.rollback()
+            abort(409, message=str(exc))
+        db.commit()
+        _ring_new_rows(db, complaint)
+        db.expire_all()
+        return _shown(_get_visible(wadule_id))
+
+
+@blp.route("/<wadule_id>/assign")
+class Assign(MethodView):
+    @require(Role.OPERATOR)
+    @blp.arguments(AssignSchema)
+    @blp.response(200, ComplaintSchema)
+    def post(self, data, wadule_id):
+        """Re-route a complaint to another OPD: back to ``received`` and forwarded there."""
+        complaint = _get_visible(wadule_id)
+        db = database.session()
+        target = db.scalar(select(Opd).where(Opd.slug == data["opd"], Opd.active.is_(True)))
+        if target is None:
+            abort(422, message="unknown OPD", errors={"opd": ["No active OPD with this slug."]})
+        if target.id == complaint.opd_id:
+            abort(409, message=f"the complaint is with {target.slug} already")
+        reroute(
+            db,
+            complaint,
+            target,
+            note=data.get("note"),
+            actor=Actor("operator", current_principal().name),
+        )
+        db.commit()
+        _ring_new_rows(db, complaint)
+        db.expire_all()
+        return _shown(_get_visible(wadule_id))
+
+
+def _ring_new_rows(db, complaint: Complaint) -> None:
+    from bridge import queue
+    from bridge.models import Delivery
+
+    rows = db.scalars(
+        select(Delivery.id).where(
+            Delivery.complaint_id == complaint.id,
+            Delivery.round == complaint.round,
+            Delivery.status == "pending",
+            Delivery.attempts == 0,
+        )
+    ).all()
+    queue.ring_or_forget(db, list(rows))
+    queue.ring_events()

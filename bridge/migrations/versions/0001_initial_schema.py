@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 06:37:24.786641
+Create Date: 2026-11-28 07:01:32.169082
 """
 
 import sqlalchemy as sa
@@ -18,6 +18,34 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "bridge_state",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column(
+            "value",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("updated_at", bridge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_bridge_state")),
+    )
+    op.create_table(
+        "counters",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_counters")),
+    )
+    # The global event sequence starts here; events take numbers from it under a row lock.
+    op.execute(sa.text("INSERT INTO counters (name, value) VALUES ('events', 0)"))
+    op.create_table(
+        "inbound_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
+        sa.Column("event_id", sa.String(length=200), nullable=False),
+        sa.Column("received_at", bridge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_events")),
+        sa.UniqueConstraint("source", "event_id", name=op.f("uq_inbound_events_source")),
+    )
     op.create_table(
         "opds",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -130,11 +158,15 @@ def upgrade() -> None:
     op.create_table(
         "deliveries",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
         sa.Column(
-            "complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+            "complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=True),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("target", sa.String(length=500), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
@@ -161,15 +193,39 @@ def upgrade() -> None:
             ["complaint_id"], ["complaints.id"], name=op.f("fk_deliveries_complaint_id_complaints")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
-        sa.UniqueConstraint(
-            "complaint_id", "channel_id", "round", name=op.f("uq_deliveries_complaint_id")
-        ),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_deliveries_dedupe_key")),
     )
     op.create_index(op.f("ix_deliveries_channel_id"), "deliveries", ["channel_id"], unique=False)
     op.create_index(
         op.f("ix_deliveries_complaint_id"), "deliveries", ["complaint_id"], unique=False
     )
     op.create_index("ix_deliveries_due", "deliveries", ["status", "next_attempt_at"], unique=False)
+    op.create_table(
+        "events",
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "complaint_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("type", sa.String(length=64), nullable=False),
+        sa.Column(
+            "data",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("occurred_at", bridge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("push_status", sa.String(length=16), nullable=False),
+        sa.Column("push_attempts", sa.Integer(), nullable=False),
+        sa.Column("next_push_at", bridge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("push_lease_until", bridge.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_push_error", sa.String(length=500), nullable=True),
+        sa.Column("pushed_at", bridge.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["complaint_id"], ["complaints.id"], name=op.f("fk_events_complaint_id_complaints")
+        ),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_events")),
+    )
+    op.create_index(op.f("ix_events_complaint_id"), "events", ["complaint_id"], unique=False)
+    op.create_index("ix_events_push_due", "events", ["push_status", "next_push_at"], unique=False)
     op.create_table(
         "status_history",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -223,6 +279,9 @@ def downgrade() -> None:
     op.drop_table("sandbox_messages")
     op.drop_index(op.f("ix_status_history_complaint_id"), "status_history")
     op.drop_table("status_history")
+    op.drop_index("ix_events_push_due", "events")
+    op.drop_index(op.f("ix_events_complaint_id"), "events")
+    op.drop_table("events")
     op.drop_index("ix_deliveries_due", "deliveries")
     op.drop_index(op.f("ix_deliveries_complaint_id"), "deliveries")
     op.drop_index(op.f("ix_deliveries_channel_id"), "deliveries")
@@ -235,3 +294,6 @@ def downgrade() -> None:
     op.drop_table("rate_limit_slots")
     op.drop_table("operators")
     op.drop_table("opds")
+    op.drop_table("inbound_events")
+    op.drop_table("counters")
+    op.drop_table("bridge_state")
