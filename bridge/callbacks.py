@@ -16,7 +16,7 @@ import time
 
 import requests
 from flask import current_app
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 from standardwebhooks.webhooks import Webhook
 
@@ -212,13 +212,8 @@ def _delay(settings, attempts: int, retry_after: float | None) -> float | None:
 
 def backlog(db) -> tuple[int, float]:
     """Pending events and the age in seconds of the oldest (for /metrics and /readyz)."""
-    from sqlalchemy import func
-
     count, oldest = db.execute(
         select(func.count(), func.min(Event.occurred_at)).where(Event.push_status == "pending")
     ).one()
     age = (utcnow() - oldest).total_seconds() if oldest is not None else 0.0
     return count, age
-
-
-__all__ = ["and_", "backlog", "push_due", "resume", "signed_request", "stopped_reason"]

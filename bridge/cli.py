@@ -156,6 +156,25 @@ def operator_create(username: str, password_stdin: bool) -> None:
     click.echo(f"operator {username!r} created")
 
 
+@cli.group()
+def callbacks() -> None:
+    """Event pushes to Wadule."""
+
+
+@callbacks.command("resume")
+def callbacks_resume() -> None:
+    """Push again after Wadule answered 410 Gone (fix the callback URL first)."""
+    from bridge import callbacks as pusher
+
+    app = _app()
+    with app.app_context():
+        reason = pusher.stopped_reason()
+        pusher.resume()
+    click.echo(
+        f"callbacks resumed (were stopped: {reason})" if reason else "callbacks were running"
+    )
+
+
 @cli.command()
 @click.option("--bind", default=DEFAULT_BIND, show_default=True)
 @click.option("--workers", type=int, default=None, help="gunicorn worker processes")

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 
+from bridge import callbacks
 from bridge import db as database
 from bridge.channels import adapter_class
 from bridge.models import Channel, Complaint, Delivery, Opd, utcnow
@@ -35,6 +36,7 @@ def readyz():
         "database": _check_database(),
         "broker": _check_broker(),
         "providers": _check_providers(settings),
+        "callbacks": _check_callbacks(settings),
         "sandbox": {"ok": True, "enabled": settings.sandbox},
     }
     ready = all(check["ok"] for check in checks.values())
@@ -62,6 +64,19 @@ def _check_broker() -> dict:
     except Exception as exc:
         return {"ok": False, "error": f"broker unreachable ({type(exc).__name__})"}
     return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def _check_callbacks(settings) -> dict:
+    """Whether events reach Wadule: stopped by a 410, or piling up."""
+    if not settings.wadule_callback_url:
+        return {"ok": True, "note": "no BRIDGE_WADULE_CALLBACK_URL: Wadule polls GET /events"}
+    with database.new_session() as db:
+        count, age = callbacks.backlog(db)
+    stopped = callbacks.stopped_reason()
+    check = {"ok": stopped is None, "backlog": count, "oldest_seconds": round(age, 1)}
+    if stopped:
+        check["error"] = f"pushing stopped: {stopped}; resume with `wadule-bridge callbacks resume`"
+    return check
 
 
 def _check_providers(settings) -> dict:
@@ -120,6 +135,7 @@ class _DatabaseCollector:
             review = db.scalar(
                 select(func.count()).where(Delivery.status == DeliveryStatus.NEEDS_REVIEW)
             )
+            backlog, backlog_age = callbacks.backlog(db)
         if oldest is not None and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=now.tzinfo)
         yield complaints
@@ -134,6 +150,14 @@ class _DatabaseCollector:
         )
         yield GaugeMetricFamily(
             "bridge_deliveries_needs_review", "Deliveries waiting for a person", value=review
+        )
+        yield GaugeMetricFamily(
+            "bridge_callback_backlog", "Events not yet accepted by Wadule", value=backlog
+        )
+        yield GaugeMetricFamily(
+            "bridge_callback_oldest_seconds",
+            "Age of the oldest event not yet accepted",
+            value=backlog_age,
         )
 
 
