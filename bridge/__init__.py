@@ -20,14 +20,18 @@ def create_app(test_config: Mapping | None = None, *, settings: Settings | None 
     app.config["SECRET_KEY"] = settings.secret_key or "sandbox-only-not-secret"
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # Behind TLS (a https public URL) the console's cookie never travels in clear text.
+    app.config["SESSION_COOKIE_SECURE"] = settings.public_url.startswith("https://")
     if test_config:
         app.config.update(test_config)
 
-    from bridge import api, db, health, queue
+    from bridge import api, console, db, health, inbound, queue
 
     db.init_app(app)
     queue.celery_init_app(app)
     api.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(inbound.bp)
+    console.init_app(app)
     logging.getLogger("bridge").setLevel(logging.INFO)
     return app

@@ -34,7 +34,7 @@ def readyz():
     settings = current_app.config["BRIDGE_SETTINGS"]
     checks = {
         "database": _check_database(),
-        "broker": _check_broker(),
+        "broker": check_broker(),
         "providers": _check_providers(settings),
         "callbacks": _check_callbacks(settings),
         "sandbox": {"ok": True, "enabled": settings.sandbox},
@@ -55,7 +55,7 @@ def _check_database() -> dict:
     return {"ok": True, "opds": opds}
 
 
-def _check_broker() -> dict:
+def check_broker() -> dict:
     celery_app = current_app.extensions["celery"]
     started = time.monotonic()
     try:

@@ -139,7 +139,7 @@ def test_assign_reroutes_to_received_under_the_new_opd(client, keys, filed, dire
     old = [d for d in body["deliveries"] if d["target"] == "120363000000000101@g.us"]
     assert old[0]["status"] == "dead" and old[0]["last_error"] == "cancelled: re-routed to dinkes"
     new = [d for d in body["deliveries"] if d["status"] == "pending"]
-    assert [d["target"] for d in new][0] == "120363000000000102@g.us"
+    assert new[0]["target"] == "120363000000000102@g.us"
     assert body["history"][-1]["note"] == "re-routed from dpupr to dinkes: soal puskesmas"
     (event,) = events(client, keys["wadule"])["events"]
     assert event["type"] == "complaint.rerouted"

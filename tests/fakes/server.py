@@ -187,11 +187,12 @@ class FakeServer:
 
     # Lifecycle
 
-    def start(self) -> FakeServer:
+    def start(self, port: int = 0) -> FakeServer:
+        """Listen on ``port`` (0: a free one); a stopped fake can come back on its old port."""
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _HTTPServer(("127.0.0.1", 0), _Handler)
+        server = _HTTPServer(("127.0.0.1", port), _Handler)
         server.fake = self
         self._server = server
         self._thread = threading.Thread(

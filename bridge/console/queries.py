@@ -1,0 +1,300 @@
+"""Read-only queries behind the console pages. Nothing here writes to the database.
+
+Every list is fetched with joins in one or two statements (no per-row lazy loads), and every
+statement is plain SQLAlchemy 2 ``select`` that runs on PostgreSQL and SQLite alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bridge.models import Channel, Complaint, Delivery, Opd, SandboxMessage, StatusChange
+from bridge.statuses import (
+    CLAIMABLE,
+    CLOSED_STATUSES,
+    REDELIVERABLE,
+    ComplaintStatus,
+    DeliveryStatus,
+)
+
+#: Statuses that show an OPD has answered. A status may skip forward (an office can answer
+#: ``selesai`` straight away), so any of these counts as the first acknowledgement.
+ANSWERED = frozenset(
+    {
+        ComplaintStatus.ACKNOWLEDGED,
+        ComplaintStatus.IN_PROGRESS,
+        ComplaintStatus.RESOLVED,
+        ComplaintStatus.REJECTED,
+    }
+)
+
+#: Wadule's grades for a resolved complaint, by the number of days it took (upper bounds).
+GRADES = (("fast", 3), ("medium", 6))
+SLOW = "slow"
+
+
+# --- Queue health -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class QueueHealth:
+    """What the dashboard shows about the outbox and the complaints."""
+
+    due_now: int
+    oldest_due_at: dt.datetime | None
+    #: ``{kind: {status: count}}`` over every delivery row.
+    deliveries: dict[str, dict[str, int]]
+    complaints: dict[str, int]
+
+    @property
+    def delivery_statuses(self) -> list[str]:
+        """Every delivery status in lifecycle order, then any unknown ones that occur."""
+        seen = {status for counts in self.deliveries.values() for status in counts}
+        return _in_order(seen, DeliveryStatus)
+
+    @property
+    def by_status(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for counts in self.deliveries.values():
+            for status, count in counts.items():
+                totals[status] = totals.get(status, 0) + count
+        return totals
+
+    @property
+    def by_kind(self) -> dict[str, int]:
+        return {kind: sum(counts.values()) for kind, counts in sorted(self.deliveries.items())}
+
+    @property
+    def total_deliveries(self) -> int:
+        return sum(self.by_kind.values())
+
+    @property
+    def complaint_statuses(self) -> list[str]:
+        return _in_order(set(self.complaints), ComplaintStatus)
+
+    def count(self, status: str) -> int:
+        """Delivery rows in ``status`` (every channel kind)."""
+        return self.by_status.get(status, 0)
+
+
+def queue_health(db: Session, now: dt.datetime) -> QueueHealth:
+    """Due work, delivery counts by kind and status, complaint counts by status."""
+    due_count, oldest = db.execute(
+        select(func.count(), func.min(Delivery.next_attempt_at)).where(
+            Delivery.status.in_([s.value for s in CLAIMABLE]), Delivery.next_attempt_at <= now
+        )
+    ).one()
+    deliveries: dict[str, dict[str, int]] = {}
+    for kind, status, count in db.execute(
+        select(Delivery.kind, Delivery.status, func.count()).group_by(
+            Delivery.kind, Delivery.status
+        )
+    ):
+        deliveries.setdefault(kind, {})[status] = count
+    complaints = {
+        status: count
+        for status, count in db.execute(
+            select(Complaint.status, func.count()).group_by(Complaint.status)
+        )
+    }
+    if oldest is not None and oldest.tzinfo is None:
+        # func.min() bypasses the column type on SQLite, which hands back a naive UTC value.
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    return QueueHealth(
+        due_now=due_count,
+        oldest_due_at=oldest,
+        deliveries=deliveries,
+        complaints=complaints,
+    )
+
+
+def _in_order(values: Iterable[str], enum_cls) -> list[str]:
+    known = [member.value for member in enum_cls]
+    return [v for v in known if v in values] + sorted(set(values) - set(known))
+
+
+# --- Deliveries ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryRow:
+    """A delivery with what its table row needs from the complaint and the channel's OPD."""
+
+    delivery: Delivery
+    wadule_id: str
+    opd_slug: str
+    complaint_round: int
+
+    @property
+    def superseded(self) -> bool:
+        """The complaint was re-routed since: this row belongs to an earlier round."""
+        return self.delivery.round != self.complaint_round
+
+    @property
+    def retryable(self) -> bool:
+        """Whether ``redeliver`` would pick this row up (current round, dead or review)."""
+        return not self.superseded and self.delivery.status in REDELIVERABLE
+
+
+def failing_deliveries(
+    db: Session, statuses: Sequence[str], *, limit: int, offset: int = 0
+) -> list[DeliveryRow]:
+    """Deliveries in ``statuses``, most recently changed first."""
+    rows = db.execute(
+        select(Delivery, Complaint.wadule_id, Opd.slug, Complaint.round)
+        .join(Complaint, Delivery.complaint_id == Complaint.id)
+        .join(Channel, Delivery.channel_id == Channel.id)
+        .join(Opd, Channel.opd_id == Opd.id)
+        .where(Delivery.status.in_(list(statuses)))
+        .order_by(Delivery.updated_at.desc(), Delivery.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [DeliveryRow(d, wadule_id, slug, round_) for d, wadule_id, slug, round_ in rows]
+
+
+# --- Sandbox inbox ------------------------------------------------------------------------
+
+
+def sandbox_messages(
+    db: Session, *, limit: int, offset: int = 0
+) -> list[tuple[SandboxMessage, str | None]]:
+    """Sandbox messages newest first, each with its complaint's ``wadule_id`` (if any)."""
+    rows = db.execute(
+        select(SandboxMessage, Complaint.wadule_id)
+        .outerjoin(Delivery, SandboxMessage.delivery_id == Delivery.id)
+        .outerjoin(Complaint, Delivery.complaint_id == Complaint.id)
+        .order_by(SandboxMessage.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(message, wadule_id) for message, wadule_id in rows]
+
+
+# --- Responsiveness per OPD ---------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Responsiveness:
+    """One OPD's line on the responsiveness page."""
+
+    opd: Opd
+    total: int = 0
+    open: int = 0
+    awaiting_acknowledgement: int = 0
+    delivery_failed: int = 0
+    ack_hours: list[float] = dataclasses.field(default_factory=list)
+    grades: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {name: 0 for name, _ in GRADES} | {SLOW: 0}
+    )
+
+    @property
+    def median_ack_hours(self) -> float | None:
+        return statistics.median(self.ack_hours) if self.ack_hours else None
+
+    @property
+    def resolved_in_window(self) -> int:
+        return sum(self.grades.values())
+
+
+def days_taken(elapsed: dt.timedelta) -> int:
+    """Days a complaint took, counting each started 24 hours (a same-day answer is day 1)."""
+    return max(1, math.ceil(elapsed.total_seconds() / 86400))
+
+
+def grade(elapsed: dt.timedelta) -> str:
+    """Wadule's grade for a resolution: fast (1-3 days), medium (4-6), slow (more)."""
+    days = days_taken(elapsed)
+    for name, upper in GRADES:
+        if days <= upper:
+            return name
+    return SLOW
+
+
+def first_answer(history: Sequence[StatusChange]) -> tuple[dt.datetime, dt.datetime] | None:
+    """(received, first answer) of the complaint's current assignment, or None.
+
+    ``history`` is in time order. A re-route puts the complaint back to ``received`` under its
+    new OPD, so each ``received`` restarts the clock and forgets earlier answers.
+    """
+    received_at = None
+    answered = None
+    for entry in history:
+        if entry.status == ComplaintStatus.RECEIVED:
+            received_at, answered = entry.at, None
+        elif entry.status in ANSWERED and received_at is not None and answered is None:
+            answered = (received_at, entry.at)
+    return answered
+
+
+def resolution(history: Sequence[StatusChange]) -> tuple[dt.datetime, dt.datetime] | None:
+    """(received, resolved) for a complaint whose last status change is ``resolved``.
+
+    Measured to the last resolution: a complaint that was reopened was not done the first time.
+    """
+    if not history or history[-1].status != ComplaintStatus.RESOLVED:
+        return None
+    received = [e.at for e in history if e.status == ComplaintStatus.RECEIVED]
+    if not received:
+        return None
+    return received[-1], history[-1].at
+
+
+def responsiveness(db: Session, now: dt.datetime, *, days: int = 30) -> list[Responsiveness]:
+    """Per active OPD, in directory order: current counts, and answer and resolution times.
+
+    Counts are over every complaint now assigned to the OPD. The median time to the first
+    answer covers answers given in the last ``days`` days; the grades cover complaints resolved
+    in that window. Both are measured from the ``received`` entry of the current assignment.
+    """
+    since = now - dt.timedelta(days=days)
+    opds = db.scalars(select(Opd).where(Opd.active.is_(True)).order_by(Opd.position, Opd.id))
+    lines = {opd.id: Responsiveness(opd) for opd in opds}
+
+    for opd_id, status, count in db.execute(
+        select(Complaint.opd_id, Complaint.status, func.count()).group_by(
+            Complaint.opd_id, Complaint.status
+        )
+    ):
+        line = lines.get(opd_id)
+        if line is None:
+            continue
+        line.total += count
+        if status not in CLOSED_STATUSES:
+            line.open += count
+        if status == ComplaintStatus.FORWARDED:
+            line.awaiting_acknowledgement += count
+        elif status == ComplaintStatus.DELIVERY_FAILED:
+            line.delivery_failed += count
+
+    # Only complaints with an answer in the window can add to either figure.
+    recent = (
+        select(StatusChange.complaint_id)
+        .where(StatusChange.at >= since, StatusChange.status.in_([s.value for s in ANSWERED]))
+        .distinct()
+    )
+    entries = db.execute(
+        select(StatusChange, Complaint.opd_id)
+        .join(Complaint, StatusChange.complaint_id == Complaint.id)
+        .where(StatusChange.complaint_id.in_(recent), Complaint.opd_id.in_(list(lines)))
+        .order_by(StatusChange.complaint_id, StatusChange.at, StatusChange.id)
+    ).all()
+    for _, group in itertools.groupby(entries, key=lambda row: row[0].complaint_id):
+        rows = list(group)
+        line = lines[rows[0][1]]
+        history = [entry for entry, _ in rows]
+        answer = first_answer(history)
+        if answer is not None and answer[1] >= since:
+            line.ack_hours.append((answer[1] - answer[0]).total_seconds() / 3600)
+        done = resolution(history)
+        if done is not None and done[1] >= since:
+            line.grades[grade(done[1] - done[0])] += 1
+    return list(lines.values())

@@ -1,0 +1,94 @@
+"""Console sessions and CSRF protection, on Flask's signed session cookie.
+
+The cookie holds the operator's id and name, when they logged in and a CSRF token. The operator
+row is read again on every request, so deactivating an account ends its sessions at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from flask import abort, g, request, session
+
+from bridge import db as database
+from bridge.models import Operator
+
+#: A stolen or forgotten cookie stops working after this long; on-call shifts are shorter.
+SESSION_MAX_AGE = 12 * 3600
+CSRF_FIELD = "csrf_token"
+
+#: Console responses: nothing cached (reporter data on shared laptops), no framing (the retry
+#: buttons), and a policy that runs no script at all, whatever a complaint's text holds.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def csrf_token() -> str:
+    """This session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf() -> None:
+    """Abort with 400 unless the form carries this session's CSRF token."""
+    expected = session.get("csrf")
+    given = request.form.get(CSRF_FIELD)
+    if not expected or not given:
+        abort(400, description="The form has expired or was not sent from this console.")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        abort(400, description="The form has expired or was not sent from this console.")
+
+
+def start_session(operator: Operator) -> None:
+    """Log ``operator`` in: a fresh session (and CSRF token) replaces whatever was there."""
+    session.clear()
+    session["operator_id"] = operator.id
+    session["operator"] = operator.username
+    session["login_at"] = int(time.time())
+    csrf_token()
+
+
+def end_session() -> None:
+    session.clear()
+
+
+def current_operator() -> Operator | None:
+    """The logged-in, still active operator, or None (an unusable session is cleared)."""
+    if "operator" in g:
+        return g.operator
+    operator = None
+    operator_id = session.get("operator_id")
+    login_at = session.get("login_at")
+    if isinstance(operator_id, int) and isinstance(login_at, int):
+        fresh = 0 <= time.time() - login_at <= SESSION_MAX_AGE
+        found = database.session().get(Operator, operator_id) if fresh else None
+        # The name must match too: ids come back after a database is rebuilt.
+        if found is not None and found.active and found.username == session.get("operator"):
+            operator = found
+    if operator is None and "operator_id" in session:
+        session.clear()
+    g.operator = operator
+    return operator
+
+
+def local_target(value: str | None, default: str) -> str:
+    """``value`` if it is a path inside the console, else ``default`` (no open redirects)."""
+    if not value or "\\" in value or any(ord(c) < 32 for c in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/ops/"):
+        return default
+    return value
