@@ -168,3 +168,43 @@ def test_delivery_outcomes_are_events(client, keys, filed, directory):
     with directory.app_context(), new_session() as db:
         seqs = db.scalars(select(Event.seq).order_by(Event.seq)).all()
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_a_poller_never_misses_an_event_under_concurrent_changes(client, keys, directory):
+    import threading
+
+    ids = [f"WDL-C{i}" for i in range(12)]
+    for wadule_id in ids:
+        body = {"wadule_id": wadule_id, "title": "t", "body": "b", "category": "jalan"}
+        assert client.post(URL, json=body, headers=auth(keys["wadule"])).status_code == 202
+    done = threading.Event()
+    seen: list[int] = []
+
+    def poll():
+        poller = directory.test_client()
+        last = 0
+        while True:
+            finished = done.is_set()
+            page = poller.get(
+                f"/api/v1/events?after={last}&limit=500", headers=auth(keys["wadule"])
+            ).get_json()
+            seen.extend(e["data"]["seq"] for e in page["events"])
+            last = page["last_seq"]
+            if finished and not page["events"]:
+                return
+
+    def work(wadule_id):
+        own = directory.test_client()
+        for status in ("acknowledged", "in_progress", "resolved"):
+            assert set_status(own, keys["dpupr"], status, wadule_id=wadule_id).status_code == 200
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    workers = [threading.Thread(target=work, args=(w,)) for w in ids]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    done.set()
+    poller.join()
+    assert seen == list(range(1, 3 * len(ids) + 1))
