@@ -5,7 +5,8 @@ COPY setup.cfg pyproject.toml README.md ./
 COPY bridge ./bridge
 COPY workers ./workers
 COPY schemas ./schemas
-RUN pip install . && useradd --system --home /app bridge && mkdir -p /app/instance && chown bridge /app/instance
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/* \
+    && pip install . && useradd --system --home /app bridge && mkdir -p /app/instance && chown bridge /app/instance
 COPY examples ./examples
 USER bridge
 EXPOSE 8000

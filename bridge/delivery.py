@@ -18,10 +18,11 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bridge import db as database
-from bridge import messages, queue
+from bridge import messages, public, queue
 from bridge.channels import (
     ChannelAdapter,
     OutcomeUnknownError,
@@ -83,7 +84,15 @@ def deliver(delivery_id: int) -> Result:
     """Attempt one outbox row now, if it is due and nobody else holds it."""
     db = database.session()
     settings = _settings()
-    delivery = db.get(Delivery, delivery_id)
+    # One query for the row, its channel, its complaint and the complaint's OPD.
+    delivery = db.scalar(
+        select(Delivery)
+        .where(Delivery.id == delivery_id)
+        .options(
+            joinedload(Delivery.channel),
+            joinedload(Delivery.complaint).joinedload(Complaint.opd),
+        )
+    )
     if delivery is None or delivery.status not in CLAIMABLE:
         return Result(Outcome.SKIPPED)
     now = utcnow()
@@ -97,10 +106,9 @@ def deliver(delivery_id: int) -> Result:
         if reason:
             return _finish(db, delivery, Outcome.DEAD, reason=reason, claim=False)
 
-    token = _claim(db, delivery_id, now)
+    token = _claim(db, delivery, now)
     if token is None:
         return Result(Outcome.SKIPPED)
-    db.refresh(delivery)
     try:
         message = _render(db, delivery, settings)
     except PermanentError as exc:
@@ -152,12 +160,13 @@ def _cannot_send(delivery: Delivery, adapter: ChannelAdapter | None) -> str | No
     return adapter.missing_configuration()
 
 
-def _claim(db: Session, delivery_id: int, now: dt.datetime) -> str | None:
+def _claim(db: Session, delivery: Delivery, now: dt.datetime) -> str | None:
+    """Take the row (``sending``, with a lease); None when it is not due or someone has it."""
     token = secrets.token_hex(8)
-    claimed = db.execute(
+    attempts = db.execute(
         update(Delivery)
         .where(
-            Delivery.id == delivery_id,
+            Delivery.id == delivery.id,
             Delivery.status.in_([s.value for s in CLAIMABLE]),
             Delivery.next_attempt_at <= now,
         )
@@ -168,10 +177,16 @@ def _claim(db: Session, delivery_id: int, now: dt.datetime) -> str | None:
             attempts=Delivery.attempts + 1,
             updated_at=now,
         )
+        .returning(Delivery.attempts)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).scalar()
     db.commit()
-    return token if claimed == 1 else None
+    if attempts is None:
+        return None
+    set_committed_value(delivery, "attempts", attempts)
+    set_committed_value(delivery, "status", DeliveryStatus.SENDING)
+    set_committed_value(delivery, "claim_token", token)
+    return token
 
 
 def _throttle(db: Session, delivery: Delivery, token: str, wait: float) -> Result:
@@ -203,8 +218,6 @@ def _throttle(db: Session, delivery: Delivery, token: str, wait: float) -> Resul
 def _render(db: Session, delivery: Delivery, settings) -> OutgoingMessage:
     """The message for this row: the complaint (forward, reopen) or the bridge's reply."""
     channel: Channel = delivery.channel
-    if is_public(delivery.kind):
-        raise PermanentError(f"public channel {delivery.kind!r} is not supported yet")
     adapter = _adapter(delivery.kind)
     limit = adapter.max_length if adapter is not None else 4096
     secrets_ = settings.channel_secrets
@@ -216,16 +229,14 @@ def _render(db: Session, delivery: Delivery, settings) -> OutgoingMessage:
             )
             own.commit()
 
-    if delivery.purpose == "reply":
+    if is_public(delivery.kind):
+        wadule_id, text, payload = _render_public(db, delivery, settings, adapter, limit)
+    elif delivery.purpose == "reply":
         wadule_id = None
         text = delivery.text[:limit]
         payload = {"type": "bridge.reply", "text": text}
     else:
-        complaint = db.scalar(
-            select(Complaint)
-            .where(Complaint.id == delivery.complaint_id)
-            .options(selectinload(Complaint.opd))
-        )
+        complaint = delivery.complaint
         wadule_id = complaint.wadule_id
         link = messages.complaint_link(settings, complaint.wadule_id)
         header = messages.reopen_header(delivery.note) if delivery.purpose == "reopen" else ""
@@ -252,6 +263,28 @@ def _render(db: Session, delivery: Delivery, settings) -> OutgoingMessage:
         progress=dict(delivery.progress or {}),
         checkpoint=checkpoint,
     )
+
+
+def _render_public(db: Session, delivery: Delivery, settings, adapter, limit: int):
+    """A public channel's post: the redacted summary fitted to the channel's own length unit,
+    and for Instagram the URL of the card image. Confidential complaints raise PermanentError."""
+    if delivery.purpose == "reply":
+        raise PermanentError(f"replies never go to public channel {delivery.kind!r}")
+    complaint = delivery.complaint
+    summary = public.public_summary(
+        complaint,
+        opd_slug=complaint.opd.slug,
+        opd_name=complaint.opd.name,
+        link=messages.complaint_link(settings, complaint.wadule_id),
+        reopened=delivery.purpose == "reopen",
+    )
+    text = public.public_text(
+        summary, limit=limit, measure=getattr(adapter, "measure", messages.text_length)
+    )
+    image_url = (
+        public.card_url(settings, complaint.wadule_id) if delivery.kind == "instagram" else None
+    )
+    return complaint.wadule_id, text, public.public_payload(summary, text=text, image_url=image_url)
 
 
 def _retry_delay(delivery: Delivery, retry_after: float | None) -> float | None:
@@ -331,7 +364,14 @@ def _record(
         )
     if result is not None and result.new_target:
         _move_target(db, delivery, result.new_target)
-    _after_outcome(db, delivery, outcome, now, reason)
+    _after_outcome(
+        db,
+        delivery,
+        outcome,
+        now,
+        reason,
+        external_id=result.external_id if result is not None else None,
+    )
     db.commit()
     queue.ring_events()
     log.info(
@@ -372,7 +412,12 @@ def _move_target(db: Session, delivery: Delivery, new_target: str) -> None:
 
 
 def _after_outcome(
-    db: Session, delivery: Delivery, outcome: Outcome, now: dt.datetime, reason: str | None = None
+    db: Session,
+    delivery: Delivery,
+    outcome: Outcome,
+    now: dt.datetime,
+    reason: str | None = None,
+    external_id: str | None = None,
 ) -> None:
     """Tell Wadule, and move the complaint on: forwarded when a private channel has it, failed
     when none can."""
@@ -380,10 +425,12 @@ def _after_outcome(
         return
     status = {Outcome.SENT: "sent", Outcome.DEAD: "dead", Outcome.NEEDS_REVIEW: "needs_review"}
     if outcome in status:
-        delivery_event(db, delivery, status=status[outcome], error=reason, at=now)
+        delivery_event(
+            db, delivery, status=status[outcome], error=reason, at=now, external_id=external_id
+        )
     if is_public(delivery.kind):
         return
-    complaint = db.get(Complaint, delivery.complaint_id)
+    complaint = delivery.complaint
     if complaint.round != delivery.round:
         return
     waiting = (ComplaintStatus.RECEIVED, ComplaintStatus.REOPENED, ComplaintStatus.DELIVERY_FAILED)

@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bridge.models import Complaint, Counter, Delivery, Event, Opd, StatusChange, utcnow
 from bridge.statuses import CLAIMABLE, ComplaintStatus, DeliveryStatus, can_transition
@@ -138,7 +139,9 @@ def change_status(
             at=at,
         )
     )
-    db.refresh(complaint)
+    set_committed_value(complaint, "status", str(new))
+    if new == ComplaintStatus.REOPENED:
+        db.refresh(complaint, ["round"])
     record_event(
         db,
         type_="complaint.status_changed",
@@ -147,7 +150,7 @@ def change_status(
             "wadule_id": complaint.wadule_id,
             "status": str(new),
             "previous_status": current,
-            "opd": _opd_slug(db, complaint.opd_id),
+            "opd": complaint.opd.slug,
             "note": note,
             "actor": actor.as_dict(),
         },
@@ -229,25 +232,29 @@ def reroute(
 
 
 def delivery_event(
-    db: Session, delivery: Delivery, *, status: str, error: str | None, at: dt.datetime
+    db: Session,
+    delivery: Delivery,
+    *,
+    status: str,
+    error: str | None,
+    at: dt.datetime,
+    external_id: str | None = None,
 ) -> None:
     """Record ``complaint.delivery_updated`` for an outcome of a complaint's own delivery."""
     if delivery.purpose == "reply" or delivery.complaint_id is None:
         return
-    complaint = db.get(Complaint, delivery.complaint_id)
-    external_id = db.scalar(select(Delivery.external_id).where(Delivery.id == delivery.id))
-    target = db.scalar(select(Delivery.target).where(Delivery.id == delivery.id))
+    complaint = delivery.complaint
     record_event(
         db,
         type_="complaint.delivery_updated",
         complaint=complaint,
         data={
             "wadule_id": complaint.wadule_id,
-            "opd": _opd_slug(db, complaint.opd_id),
+            "opd": complaint.opd.slug,
             "channel": delivery.kind,
-            "target": target,
+            "target": delivery.target,
             "status": status,
-            "external_id": external_id,
+            "external_id": external_id or delivery.external_id,
             "error": error,
         },
         at=at,

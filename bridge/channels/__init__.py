@@ -49,9 +49,9 @@ def _load_builtin() -> None:
     global _loaded
     if _loaded:
         return
-    from bridge.channels import telegram, webhook, whatsapp_group
+    from bridge.channels import facebook_page, instagram, telegram, webhook, whatsapp_group, x
 
-    for module in (whatsapp_group, telegram, webhook):
+    for module in (whatsapp_group, telegram, webhook, facebook_page, instagram, x):
         register(module.Adapter)
     _loaded = True
 

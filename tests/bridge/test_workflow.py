@@ -159,9 +159,9 @@ def test_delivery_outcomes_are_events(client, keys, filed, directory):
     updates = [e["data"] for e in feed if e["type"] == "complaint.delivery_updated"]
     assert [(u["channel"], u["status"]) for u in updates] == [
         ("whatsapp_group", "sent"),
-        ("facebook_page", "dead"),
-        ("instagram", "dead"),
-        ("x", "dead"),
+        ("facebook_page", "sent"),
+        ("instagram", "sent"),
+        ("x", "sent"),
     ]
     assert updates[0]["external_id"].startswith("sandbox-")
     assert updates[0]["target"] == "120363000000000101@g.us" and updates[0]["error"] is None

@@ -1,0 +1,345 @@
+"""Facebook Page channel: posts the redacted public summary to an OPD's Page feed.
+
+``POST {graph_url}/{graph_version}/{page-id}/feed`` with form fields ``message`` and ``link``
+(the Wadule page) and the Page access token as ``Authorization: Bearer``. The answer is
+``{"id": "<page-id>_<post-id>"}``.
+
+This module also holds what the Instagram channel shares with it, both being Graph API clients:
+:func:`graph_error` reads the error object (``{"error": {"message", "type", "code",
+"error_subcode", "fbtrace_id"}}``), :func:`classify_graph_error` turns it into a typed error, and
+:class:`Usage` reads the rate-limit headers (``X-App-Usage``, ``X-Page-Usage``,
+``X-Business-Use-Case-Usage``) so the engine slows down *before* Meta's limit is reached.
+
+Duplicates: Facebook refuses a message identical to a recent one with code 506. That is only
+treated as "already posted" when the Page's recent posts hold our exact text (it carries the
+``wadule_id`` and link, so it can only be this delivery's earlier attempt); otherwise the row goes
+to ``needs_review``. An attempt after one whose outcome was unclear looks at the feed first, too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import requests
+
+from bridge.channels.base import (
+    ChannelAdapter,
+    ChannelError,
+    OutcomeUnknownError,
+    OutgoingMessage,
+    PermanentError,
+    RetryableError,
+    SendResult,
+    ThrottledError,
+    json_body,
+    provider_detail,
+    retry_after_seconds,
+)
+from bridge.messages import text_length
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN = "token not configured"  # noqa: S105 (a message, not a secret)
+
+#: Graph API throttling: app (4), user (17), page (32), custom (613), and the Business Use Case
+#: limits (80000-80014; 80001 is Pages).
+THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
+TRANSIENT_CODES = frozenset({1, 2})
+TOKEN_CODES = frozenset({190, 102})
+PERMISSION_CODES = frozenset({10, *range(200, 300)})
+POLICY_BLOCK = 368
+DUPLICATE_POST = 506
+
+#: Usage (percent of the limit) from which the engine keeps a target quiet, and for how long.
+#: Meta's windows are a rolling hour (app, page) or a BUC window it reports in minutes.
+SLOW_DOWN_STEPS = ((100.0, 3600.0), (90.0, 1800.0), (80.0, 600.0))
+#: Wait after a throttling error when Meta gives no estimate.
+THROTTLE_WAIT = 900.0
+#: How many recent posts are searched for our own text.
+FEED_LOOKBACK = 25
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphError:
+    """The fields of a Graph API error object that decide what to do."""
+
+    status: int
+    code: int | None
+    subcode: int | None
+    message: str
+    type: str
+    fbtrace_id: str
+    is_transient: bool
+
+    def describe(self) -> str:
+        """Short, free of personal data: code, subcode, Meta's message and trace id."""
+        code = f"#{self.code}" if self.code is not None else f"HTTP {self.status}"
+        if self.subcode:
+            code += f"/{self.subcode}"
+        trace = f" (fbtrace {self.fbtrace_id})" if self.fbtrace_id else ""
+        return f"{code} {self.message}".strip() + trace
+
+
+def graph_error(response: requests.Response) -> GraphError | None:
+    """The error object of a Graph API answer, or None when the body has none."""
+    body = json_body(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None
+    return GraphError(
+        status=response.status_code,
+        code=_int(error.get("code")),
+        subcode=_int(error.get("error_subcode")),
+        message=provider_detail(error.get("message"), limit=160),
+        type=provider_detail(error.get("type"), limit=40),
+        fbtrace_id=provider_detail(error.get("fbtrace_id"), limit=40),
+        is_transient=error.get("is_transient") is True,
+    )
+
+
+def classify_graph_error(kind: str, error: GraphError, usage: Usage) -> ChannelError:
+    """The typed error for a Graph API error object (codes from Meta's error-handling guide)."""
+    detail = error.describe()
+    if error.code in TOKEN_CODES:
+        return PermanentError(f"{kind}: access token invalid or expired: {detail}")
+    if error.code in THROTTLE_CODES:
+        return ThrottledError(f"{kind}: rate limited: {detail}", retry_after=usage.throttle_wait())
+    if error.code == POLICY_BLOCK:
+        return PermanentError(f"{kind}: blocked by Meta for policy reasons: {detail}")
+    if error.code in PERMISSION_CODES:
+        return PermanentError(f"{kind}: permission missing: {detail}")
+    if error.code in TRANSIENT_CODES or error.is_transient:
+        return RetryableError(f"{kind}: temporary Meta error: {detail}")
+    if error.status >= 500:
+        return RetryableError(f"{kind}: server error: {detail}")
+    return PermanentError(f"{kind}: refused: {detail}")
+
+
+class Usage:
+    """Rate-limit usage seen in the answers of one send (the highest of each)."""
+
+    def __init__(self) -> None:
+        self.percent = 0.0
+        self.regain_seconds = 0.0
+
+    def read(self, headers: Mapping[str, str]) -> None:
+        """Fold in ``X-App-Usage``, ``X-Page-Usage`` and ``X-Business-Use-Case-Usage``."""
+        for name in ("X-App-Usage", "X-Page-Usage"):
+            value = _json_header(headers, name)
+            if isinstance(value, dict):
+                self._fold(value)
+        buc = _json_header(headers, "X-Business-Use-Case-Usage")
+        if isinstance(buc, dict):
+            for entries in buc.values():
+                for entry in entries if isinstance(entries, list) else [entries]:
+                    if isinstance(entry, dict):
+                        self._fold(entry)
+                        minutes = _number(entry.get("estimated_time_to_regain_access"))
+                        if minutes:
+                            self.regain_seconds = max(self.regain_seconds, minutes * 60.0)
+
+    def _fold(self, counters: Mapping[str, Any]) -> None:
+        for key in ("call_count", "total_cputime", "total_time"):
+            value = _number(counters.get(key))
+            if value is not None:
+                self.percent = max(self.percent, value)
+
+    def slow_down(self) -> float | None:
+        """Seconds to keep the target quiet, once usage reaches 80 % (None below that)."""
+        wait = next((w for limit, w in SLOW_DOWN_STEPS if self.percent >= limit), 0.0)
+        wait = max(wait, self.regain_seconds)
+        return wait or None
+
+    def throttle_wait(self) -> float:
+        return max(self.slow_down() or 0.0, THROTTLE_WAIT)
+
+
+class GraphAdapter(ChannelAdapter):
+    """What the Facebook Page and Instagram adapters share: URLs, auth, safe GETs."""
+
+    public: ClassVar[bool] = True
+
+    def missing_configuration(self, message: OutgoingMessage | None = None) -> str | None:
+        if message is not None and not message.token:
+            return NO_TOKEN
+        return None
+
+    @staticmethod
+    def measure(text: str) -> int:
+        """Length as Meta counts it (characters); UTF-16 units never count fewer."""
+        return text_length(text)
+
+    def graph(self, *parts: str) -> str:
+        base = f"{self.settings.graph_url.rstrip('/')}/{self.settings.graph_version.strip('/')}"
+        return "/".join([base, *parts])
+
+    @staticmethod
+    def auth(message: OutgoingMessage) -> dict[str, str]:
+        # Contract section 3: each token is sent as a Bearer access token, never in the URL.
+        return {"Authorization": f"Bearer {message.token}", "Accept": "application/json"}
+
+    def get(self, url: str, **kwargs) -> requests.Response:
+        """GET (reads change nothing at Meta): every transport failure is retryable."""
+        kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("allow_redirects", False)
+        try:
+            return self.http.get(url, **kwargs)
+        except requests.RequestException as exc:
+            error = self._transport_error(exc)
+        if isinstance(error, OutcomeUnknownError):
+            error = RetryableError(error.reason)
+        raise error
+
+    def require_token(self, message: OutgoingMessage) -> None:
+        if not message.token:
+            raise PermanentError(f"{self.kind}: {NO_TOKEN}")
+
+    def fail(self, response: requests.Response, usage: Usage) -> ChannelError:
+        """The typed error for a non-2xx Graph answer."""
+        error = graph_error(response)
+        if error is not None:
+            return classify_graph_error(self.kind, error, usage)
+        status = response.status_code
+        if status == 429:
+            return ThrottledError(
+                f"{self.kind}: too many requests",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After"))
+                or usage.throttle_wait(),
+            )
+        if status >= 500:
+            return RetryableError(f"{self.kind}: server error {status}")
+        if 300 <= status < 400:
+            return PermanentError(f"{self.kind}: unexpected redirect {status}; check graph URL")
+        return PermanentError(f"{self.kind}: refused {status}")
+
+
+class Adapter(GraphAdapter):
+    """Posts to a Facebook Page id with the Page's access token."""
+
+    kind: ClassVar[str] = "facebook_page"
+    #: Facebook takes far longer posts; a public summary stays readable well under this.
+    max_length: ClassVar[int] = 5000
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        self.require_token(message)
+        usage = Usage()
+        if message.progress.get("post_requested"):
+            # An earlier attempt may have posted (no answer came back): look before posting.
+            found = self._find_own_post(message, usage)
+            if found is None:
+                raise OutcomeUnknownError(
+                    "facebook_page: an earlier attempt may have posted and the feed cannot be"
+                    " read to check; check the page"
+                )
+            if found:
+                log.info("delivery %s: already on the page as %s", message.delivery_id, found)
+                return SendResult(external_id=found, slow_down=usage.slow_down())
+        save_progress(message, post_requested=True)
+        form = {"message": message.text}
+        link = message.payload.get("link")
+        if link:
+            form["link"] = link
+        response = self.post(
+            self.graph(message.target, "feed"), data=form, headers=self.auth(message)
+        )
+        usage.read(response.headers)
+        body = json_body(response)
+        if 200 <= response.status_code < 300:
+            post_id = body.get("id") if isinstance(body, dict) else None
+            external_id = str(post_id)[:200] if isinstance(post_id, str | int) else None
+            log.info("facebook accepted delivery %s (post %s)", message.delivery_id, external_id)
+            return SendResult(external_id=external_id, slow_down=usage.slow_down())
+        error = graph_error(response)
+        if error is not None and error.code == DUPLICATE_POST:
+            found = self._find_own_post(message, usage)
+            if found:
+                log.info(
+                    "delivery %s: duplicate refused, our post is %s", message.delivery_id, found
+                )
+                return SendResult(external_id=found, slow_down=usage.slow_down())
+            raise OutcomeUnknownError(
+                "facebook_page: Facebook calls the post a duplicate (#506) but no recent post"
+                " of the page has our text; check the page"
+            )
+        failure = self.fail(response, usage)
+        if isinstance(failure, PermanentError | ThrottledError):
+            # A definite refusal: nothing was posted, the next attempt may post straight away.
+            save_progress(message, post_requested=False)
+        raise failure
+
+    def _find_own_post(self, message: OutgoingMessage, usage: Usage) -> str | bool | None:
+        """Our text among the page's recent posts: its id, False if absent, None if unknown."""
+        try:
+            response = self.get(
+                self.graph(message.target, "feed"),
+                params={"fields": "id,message", "limit": str(FEED_LOOKBACK)},
+                headers=self.auth(message),
+            )
+        except RetryableError:
+            return None
+        usage.read(response.headers)
+        body = json_body(response)
+        if not 200 <= response.status_code < 300 or not isinstance(body, dict):
+            return None
+        posts = body.get("data")
+        if not isinstance(posts, list):
+            return None
+        ours = " ".join(message.text.split())
+        for post in posts:
+            if (
+                isinstance(post, dict)
+                and isinstance(post.get("message"), str)
+                and " ".join(post["message"].split()) == ours
+                and post.get("id")
+            ):
+                return str(post["id"])[:200]
+        return False
+
+
+def save_progress(message: OutgoingMessage, **changes: Any) -> None:
+    """Persist progress at once (committed), so a crash never repeats a step that succeeded."""
+    message.progress.update(changes)
+    message.checkpoint(dict(message.progress))
+
+
+def _json_header(headers: Mapping[str, str], name: str) -> Any:
+    raw = headers.get(name)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+__all__ = [
+    "Adapter",
+    "GraphAdapter",
+    "GraphError",
+    "Usage",
+    "classify_graph_error",
+    "graph_error",
+    "save_progress",
+]
