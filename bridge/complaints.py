@@ -66,16 +66,13 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
     id with other content raises :class:`ConflictError`.
     """
     digest = content_hash(data)
-    existing = load_complaint(db, data["wadule_id"])
-    if existing is not None:
-        return _replay(existing, digest), False
-
+    # No look-up first: replays are rare, and the unique wadule_id catches them at commit.
     chosen = route(db, opd_slug=data.get("opd"), category=data.get("category"))
     now = utcnow()
     complaint = Complaint(
         wadule_id=data["wadule_id"],
         content_hash=digest,
-        opd=chosen.opd,
+        opd_id=chosen.opd.id,
         routed_by=chosen.routed_by,
         route_note=chosen.note,
         status=ComplaintStatus.RECEIVED,
@@ -93,7 +90,7 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
         created_at=now,
         updated_at=now,
     )
-    complaint.deliveries = plan_deliveries(complaint, round_=1, now=now)
+    complaint.deliveries = plan_deliveries(complaint, chosen.opd.channels, round_=1, now=now)
     complaint.history = [
         StatusChange(
             status=ComplaintStatus.RECEIVED,
@@ -136,18 +133,23 @@ def _received_note(chosen) -> str:
 
 
 def plan_deliveries(
-    complaint: Complaint, *, round_: int, now, purpose: str = "forward", note: str | None = None
+    complaint: Complaint,
+    channels,
+    *,
+    round_: int,
+    now,
+    purpose: str = "forward",
+    note: str | None = None,
 ) -> list[Delivery]:
-    """One outbox row per active channel of the complaint's OPD; none public if confidential."""
-    channels = [
-        ch
-        for ch in complaint.opd.channels
-        if ch.active and not (complaint.confidential and is_public(ch.kind))
+    """One outbox row per active channel in ``channels`` (the complaint's OPD's); none public if
+    the complaint is confidential. Private channels come first."""
+    chosen = [
+        ch for ch in channels if ch.active and not (complaint.confidential and is_public(ch.kind))
     ]
-    channels.sort(key=lambda ch: (KIND_ORDER.index(ch.kind), ch.position))
+    chosen.sort(key=lambda ch: (KIND_ORDER.index(ch.kind), ch.position))
     return [
         Delivery(
-            channel=ch,
+            channel_id=ch.id,
             dedupe_key=f"{purpose}:{complaint.wadule_id}:{ch.id}:{round_}",
             purpose=purpose,
             note=note,
@@ -161,5 +163,5 @@ def plan_deliveries(
             created_at=now,
             updated_at=now,
         )
-        for ch in channels
+        for ch in chosen
     ]

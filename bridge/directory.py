@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
+import threading
 from pathlib import Path
 
 import yaml
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bridge.models import Channel, Opd
+from bridge.models import Channel, Counter, Opd
 from bridge.statuses import RoutedBy
 from schemas.directory import DirectorySchema
 
@@ -76,6 +79,7 @@ def import_directory(db: Session, data: dict) -> ImportResult:
         opd.is_triage = slug == data["triage"]
         opd.is_leadership = slug == data.get("leadership")
         _sync_channels(opd, entry["channels"])
+    _bump_version(db)
     for slug, opd in existing.items():
         if slug not in listed:
             if opd.active:
@@ -108,9 +112,90 @@ def _sync_channels(opd: Opd, entries: list[dict]) -> None:
             channel.active = False
 
 
+DIRECTORY_VERSION = "directory"
+
+
+def _bump_version(db: Session) -> None:
+    # Every process's routing cache compares this number and reloads when it changed. A random
+    # value, not +1, so that a restored or reset database can never match an old cache.
+    value = secrets.randbits(62)
+    counter = db.get(Counter, DIRECTORY_VERSION)
+    if counter is None:
+        db.add(Counter(name=DIRECTORY_VERSION, value=value))
+    else:
+        counter.value = value
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelInfo:
+    id: int
+    kind: str
+    target: str
+    position: int
+    active: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class OpdInfo:
+    """What routing and delivery planning need of an OPD, cached per process."""
+
+    id: int
+    slug: str
+    name: str
+    categories: tuple[str, ...]
+    is_triage: bool
+    channels: tuple[ChannelInfo, ...]
+
+
+class DirectoryCache:
+    """The active directory, reloaded when ``directory import`` bumped its version.
+
+    Ingest routes every complaint: one small version query instead of loading every OPD and
+    its channels each time.
+    """
+
+    def __init__(self):
+        self._version: int | None = None
+        self._opds: tuple[OpdInfo, ...] = ()
+        self._lock = threading.Lock()
+
+    def opds(self, db: Session) -> tuple[OpdInfo, ...]:
+        version = db.scalar(select(Counter.value).where(Counter.name == DIRECTORY_VERSION)) or 0
+        if version != self._version:
+            rows = db.scalars(
+                select(Opd)
+                .where(Opd.active.is_(True))
+                .options(selectinload(Opd.channels))
+                .order_by(Opd.position, Opd.id)
+            ).all()
+            opds = tuple(
+                OpdInfo(
+                    id=o.id,
+                    slug=o.slug,
+                    name=o.name,
+                    categories=tuple(o.categories),
+                    is_triage=o.is_triage,
+                    channels=tuple(
+                        ChannelInfo(c.id, c.kind, c.target, c.position)
+                        for c in o.channels
+                        if c.active
+                    ),
+                )
+                for o in rows
+            )
+            with self._lock:
+                self._opds, self._version = opds, version
+        return self._opds
+
+
+def _cache() -> DirectoryCache:
+    # One per app (so per database), created on first use.
+    return current_app.extensions.setdefault("bridge.directory_cache", DirectoryCache())
+
+
 @dataclasses.dataclass(frozen=True)
 class Route:
-    opd: Opd
+    opd: OpdInfo
     routed_by: RoutedBy
     note: str | None = None
 
@@ -121,21 +206,20 @@ class NoTriageError(RuntimeError):
 
 def route(db: Session, *, opd_slug: str | None, category: str | None) -> Route:
     """Pick the OPD for a complaint: its ``opd`` slug, else its category, else triage."""
+    opds = _cache().opds(db)
     note = None
     if opd_slug:
-        opd = db.scalar(select(Opd).where(Opd.slug == opd_slug, Opd.active.is_(True)))
-        if opd is not None:
-            return Route(opd, RoutedBy.OPD)
+        for opd in opds:
+            if opd.slug == opd_slug:
+                return Route(opd, RoutedBy.OPD)
         note = f"unknown opd {opd_slug!r}"
     if category:
         wanted = category.strip().lower()
-        for opd in db.scalars(
-            select(Opd).where(Opd.active.is_(True)).order_by(Opd.position, Opd.id)
-        ):
+        for opd in opds:
             if wanted in opd.categories:
                 return Route(opd, RoutedBy.CATEGORY, note)
         note = (note + "; " if note else "") + f"no OPD handles category {category!r}"
-    triage = db.scalar(select(Opd).where(Opd.is_triage.is_(True), Opd.active.is_(True)))
-    if triage is None:
-        raise NoTriageError("no triage OPD: run `wadule-bridge directory import FILE` first")
-    return Route(triage, RoutedBy.TRIAGE, note)
+    for opd in opds:
+        if opd.is_triage:
+            return Route(opd, RoutedBy.TRIAGE, note)
+    raise NoTriageError("no triage OPD: run `wadule-bridge directory import FILE` first")

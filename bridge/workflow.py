@@ -160,7 +160,12 @@ def change_status(
         from bridge.complaints import plan_deliveries
 
         for row in plan_deliveries(
-            complaint, round_=complaint.round, now=at, purpose="reopen", note=note
+            complaint,
+            complaint.opd.channels,
+            round_=complaint.round,
+            now=at,
+            purpose="reopen",
+            note=note,
         ):
             row.complaint_id = complaint.id
             db.add(row)
@@ -210,7 +215,7 @@ def reroute(
     from bridge.complaints import plan_deliveries
 
     db.refresh(to_opd)
-    for row in plan_deliveries(complaint, round_=complaint.round, now=at):
+    for row in plan_deliveries(complaint, to_opd.channels, round_=complaint.round, now=at):
         row.complaint_id = complaint.id
         db.add(row)
     record_event(
