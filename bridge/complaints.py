@@ -90,6 +90,7 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
         created_at=now,
         updated_at=now,
     )
+    complaint.known_opd_slug = chosen.opd.slug
     complaint.deliveries = plan_deliveries(complaint, chosen.opd.channels, round_=1, now=now)
     complaint.history = [
         StatusChange(

@@ -154,6 +154,13 @@ class Complaint(Base):
         back_populates="complaint", order_by="StatusChange.id", cascade="all, delete-orphan"
     )
 
+    #: Set by code that knows the OPD's slug already (ingest), to spare a lazy load on output.
+    known_opd_slug = None
+
+    @property
+    def opd_slug(self) -> str:
+        return self.known_opd_slug or self.opd.slug
+
     @property
     def forwarding(self) -> list[Delivery]:
         """The deliveries that carry the complaint itself (not the bridge's replies)."""

@@ -93,7 +93,7 @@ class ComplaintSchema(Schema):
 
     wadule_id = fields.String()
     status = fields.String()
-    opd = fields.Function(lambda obj: obj.opd.slug)
+    opd = fields.String(attribute="opd_slug")
     routed_by = fields.String()
     route_note = fields.String(allow_none=True)
     title = fields.String()
