@@ -34,7 +34,7 @@ from bridge.channels import (
     is_public,
 )
 from bridge.models import Channel, Complaint, Delivery, SandboxMessage, utcnow
-from bridge.ratelimit import RateLimiter
+from bridge.ratelimit import RateLimiter, Slot
 from bridge.statuses import CLAIMABLE, REDELIVERABLE, ComplaintStatus, DeliveryStatus
 from bridge.workflow import SYSTEM, Actor, change_status, delivery_event
 
@@ -106,23 +106,20 @@ def deliver(delivery_id: int) -> Result:
         if reason:
             return _finish(db, delivery, Outcome.DEAD, reason=reason, claim=False)
 
-    token = _claim(db, delivery, now)
-    if token is None:
+    claim = _claim(db, delivery, now, settings)
+    if claim is None:
         return Result(Outcome.SKIPPED)
+    token, slot, wait = claim
+    if slot is None:
+        return _throttle(db, delivery, wait)
     try:
         message = _render(db, delivery, settings)
     except PermanentError as exc:
-        return _record(db, delivery, token, Outcome.DEAD, reason=exc.reason)
-    # End the read transaction before other connections write (the limiter; SQLite snapshots).
+        return _record(db, delivery, token, Outcome.DEAD, reason=exc.reason, slot=slot)
+    # End any read transaction before the provider call (SQLite snapshots, idle connections).
     db.commit()
-
-    slot, wait = _limiter().acquire(delivery.kind, delivery.target, hold=settings.lease_seconds)
-    if slot is None:
-        return _throttle(db, delivery, token, wait)
     outcome, details = _send(adapter, message, settings)
-    result = details.get("result")
-    _limiter().release(slot, quiet_for=(result.slow_down or 0.0) if result else 0.0)
-    return _record(db, delivery, token, outcome, **details)
+    return _record(db, delivery, token, outcome, slot=slot, **details)
 
 
 def _send(adapter: ChannelAdapter | None, message: OutgoingMessage, settings):
@@ -160,8 +157,12 @@ def _cannot_send(delivery: Delivery, adapter: ChannelAdapter | None) -> str | No
     return adapter.missing_configuration()
 
 
-def _claim(db: Session, delivery: Delivery, now: dt.datetime) -> str | None:
-    """Take the row (``sending``, with a lease); None when it is not due or someone has it."""
+def _claim(db: Session, delivery: Delivery, now: dt.datetime, settings):
+    """Take the row (``sending``, with a lease) and a rate-limit slot in one transaction.
+
+    None when the row is not due or someone else has it. ``(token, None, wait)`` when our own
+    limit says wait: the claim is rolled back then, so no attempt is spent.
+    """
     token = secrets.token_hex(8)
     attempts = db.execute(
         update(Delivery)
@@ -173,36 +174,38 @@ def _claim(db: Session, delivery: Delivery, now: dt.datetime) -> str | None:
         .values(
             status=DeliveryStatus.SENDING,
             claim_token=token,
-            lease_until=now + dt.timedelta(seconds=_settings().lease_seconds),
+            lease_until=now + dt.timedelta(seconds=settings.lease_seconds),
             attempts=Delivery.attempts + 1,
             updated_at=now,
         )
         .returning(Delivery.attempts)
         .execution_options(synchronize_session=False)
     ).scalar()
-    db.commit()
     if attempts is None:
+        db.rollback()
         return None
+    slot, wait = _limiter().acquire_in(
+        db, delivery.kind, delivery.target, hold=settings.lease_seconds
+    )
+    if slot is None:
+        db.rollback()
+        return token, None, wait
+    db.commit()
     set_committed_value(delivery, "attempts", attempts)
     set_committed_value(delivery, "status", DeliveryStatus.SENDING)
     set_committed_value(delivery, "claim_token", token)
-    return token
+    return token, slot, 0.0
 
 
-def _throttle(db: Session, delivery: Delivery, token: str, wait: float) -> Result:
-    """Our own limit says wait: give the claim back without spending an attempt."""
+def _throttle(db: Session, delivery: Delivery, wait: float) -> Result:
+    """Our own limit says wait: the row keeps its status and attempts, only its time moves."""
     now = utcnow()
     retry_at = now + dt.timedelta(seconds=wait)
-    previous = DeliveryStatus.RETRYING if delivery.attempts - 1 > 0 else DeliveryStatus.PENDING
     scheduled = wait <= MAX_BROKER_COUNTDOWN
     db.execute(
         update(Delivery)
-        .where(Delivery.id == delivery.id, Delivery.claim_token == token)
+        .where(Delivery.id == delivery.id, Delivery.status.in_([s.value for s in CLAIMABLE]))
         .values(
-            status=previous,
-            attempts=Delivery.attempts - 1,
-            claim_token=None,
-            lease_until=None,
             next_attempt_at=retry_at,
             published_at=retry_at if scheduled else None,
             updated_at=now,
@@ -307,6 +310,7 @@ def _record(
     retry_after: float | None = None,
     result: SendResult | None = None,
     sandbox: OutgoingMessage | None = None,
+    slot: Slot | None = None,
 ) -> Result:
     """Write the attempt's outcome, but only while our claim still stands."""
     now = utcnow()
@@ -346,11 +350,17 @@ def _record(
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
+    quiet_for = (result.slow_down or 0.0) if result is not None else 0.0
     if recorded != 1:
         # The lease expired and the sweeper moved the row on; what we learnt is only logged.
         db.rollback()
+        if slot is not None:
+            _limiter().release(slot, quiet_for=quiet_for)
         log.warning("delivery %s: claim lost before recording %s", delivery.id, outcome)
         return Result(Outcome.SKIPPED)
+    if slot is not None:
+        # The send counts from its answer: the slot is released with the outcome.
+        _limiter().release_in(db, slot, quiet_for=quiet_for)
     if sandbox is not None:
         # The inbox entry commits with the row's "sent": exactly one per sent delivery.
         db.add(
@@ -423,6 +433,9 @@ def _after_outcome(
     when none can."""
     if delivery.purpose == "reply":
         return
+    # Lock order complaint -> event counter, as every status change takes them: two
+    # transactions taking them the other way round would deadlock.
+    db.execute(select(Complaint.id).where(Complaint.id == delivery.complaint_id).with_for_update())
     status = {Outcome.SENT: "sent", Outcome.DEAD: "dead", Outcome.NEEDS_REVIEW: "needs_review"}
     if outcome in status:
         delivery_event(
