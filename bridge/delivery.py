@@ -104,7 +104,7 @@ def deliver(delivery_id: int) -> Result:
     if not settings.sandbox:
         reason = _cannot_send(delivery, adapter)
         if reason:
-            return _finish(db, delivery, Outcome.DEAD, reason=reason, claim=False)
+            return _fail_unsent(db, delivery, reason)
 
     claim = _claim(db, delivery, now, settings)
     if claim is None:
@@ -396,10 +396,9 @@ def _record(
     return Result(outcome, retry_in=retry_in)
 
 
-def _finish(
-    db: Session, delivery: Delivery, outcome: Outcome, *, reason: str, claim: bool
-) -> Result:
-    """End an unclaimed row without a provider call (e.g. the provider is not configured)."""
+def _fail_unsent(db: Session, delivery: Delivery, reason: str) -> Result:
+    """End an unclaimed row as dead without a provider call (e.g. provider not configured)."""
+    outcome = Outcome.DEAD
     now = utcnow()
     done = db.execute(
         update(Delivery)
