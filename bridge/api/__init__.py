@@ -7,7 +7,10 @@ import logging
 
 from flask import Flask, jsonify, request
 from flask_smorest import Api as SmorestApi
+from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -73,25 +76,29 @@ def _flatten(errors):
     return errors
 
 
-def check_json_body() -> None:
-    """Before a JSON endpoint's view: 415 for other media types, 400 for malformed JSON.
+class JsonBodyParser(FlaskParser):
+    """webargs' Flask parser, strict about bodies: 415 unless JSON, 400 when malformed.
 
-    Checked up front so that depth bombs and other unparseable bodies end here as a 400 and
-    never reach a view (Python's parser raises RecursionError on very deep nesting).
+    The body is parsed once, here. Python's parser raises RecursionError on deeply nested
+    input, which would otherwise escape as a 500.
     """
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return
-    body = request.get_data(cache=True)
-    if not body and not request.mimetype:
-        return
-    if not request.is_json:
-        raise UnsupportedMediaType()
-    if not body:
-        return
-    try:
-        json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError):
-        abort(400, message="malformed JSON body")
+
+    def _raw_load_json(self, req):
+        body = req.get_data(cache=True)
+        if not body:
+            return missing  # an optional body may be left out (e.g. redeliver)
+        if not is_json_request(req):
+            raise UnsupportedMediaType()
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError):
+            abort(400, message="malformed JSON body")
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint with :class:`JsonBodyParser`."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
 
 
 def init_app(app: Flask) -> Api:

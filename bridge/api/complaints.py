@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bridge import db as database
 from bridge import delivery
-from bridge.api import check_json_body
+from bridge.api import Blueprint
 from bridge.api.pagination import decode_cursor, encode_cursor
 from bridge.auth import current_principal, require
 from bridge.complaints import ConflictError, ingest, load_complaint
@@ -32,7 +32,6 @@ blp = Blueprint(
     url_prefix="/api/v1/complaints",
     description="Complaints mirrored from Wadule",
 )
-blp.before_request(check_json_body)
 
 
 class RedeliverSchema(Schema):

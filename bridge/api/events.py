@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from bridge import db as database
-from bridge.api import check_json_body
+from bridge.api import Blueprint
 from bridge.auth import require
 from bridge.models import Event
 from bridge.statuses import Role
@@ -15,7 +14,6 @@ from bridge.workflow import envelope
 from schemas.events import EventListSchema, EventQueryArgsSchema
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Events for Wadule")
-blp.before_request(check_json_body)
 
 
 @blp.route("")

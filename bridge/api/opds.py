@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bridge import db as database
-from bridge.api import check_json_body
+from bridge.api import Blueprint
 from bridge.auth import require
 from bridge.models import Opd
 from bridge.statuses import Role
 from schemas.directory import OpdListSchema
 
 blp = Blueprint("opds", __name__, url_prefix="/api/v1/opds", description="The OPD directory")
-blp.before_request(check_json_body)
 
 
 @blp.route("")

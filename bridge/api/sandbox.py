@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from bridge import db as database
-from bridge.api import check_json_body
+from bridge.api import Blueprint
 from bridge.api.pagination import decode_cursor, encode_cursor
 from bridge.auth import require
 from bridge.models import Complaint, Delivery, SandboxMessage
@@ -20,7 +19,6 @@ blp = Blueprint(
     url_prefix="/api/v1/sandbox",
     description="What channels would have received in sandbox mode",
 )
-blp.before_request(check_json_body)
 
 
 @blp.route("/messages")
