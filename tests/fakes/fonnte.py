@@ -18,10 +18,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-import threading
 import time
 
-from tests.fakes.server import FakeServer, Request, Response
+from tests.fakes.server import MessageLog, Request, Response
 
 DEFAULT_TOKEN = "fonnte-test-token"
 _PHONE = re.compile(r"^\+?[0-9]{8,15}$")
@@ -37,37 +36,17 @@ class FonnteMessage:
     form: dict
 
 
-class FakeFonnte(FakeServer):
+class FakeFonnte(MessageLog):
+    text_field = "message"
+
     def __init__(self, *, token: str = DEFAULT_TOKEN, quota: int | None = None) -> None:
         super().__init__()
         self.token = token
         self.device_connected = True
         #: Messages left; None means unlimited.
         self.quota = quota
-        self._messages: list[FonnteMessage] = []
         self._ids = itertools.count(80367170)
         self._request_ids = itertools.count(2937124)
-        self._state_lock = threading.Lock()
-
-    @property
-    def messages(self) -> list[FonnteMessage]:
-        with self._state_lock:
-            return list(self._messages)
-
-    def received(self, target: str) -> list[FonnteMessage]:
-        return [m for m in self.messages if m.target == target]
-
-    def texts(self, target: str) -> list[str]:
-        return [m.message for m in self.received(target)]
-
-    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[FonnteMessage]:
-        self.wait_until(lambda: len(self._messages) >= count, timeout, f"{count} messages")
-        return self.messages
-
-    def reset(self) -> None:
-        super().reset()
-        with self._state_lock:
-            self._messages.clear()
 
     def handle(self, request: Request) -> Response:
         if request.method != "POST" or request.path != "/send":

@@ -17,6 +17,7 @@ import collections
 import contextlib
 import dataclasses
 import http.server
+import itertools
 import json
 import socket
 import threading
@@ -380,6 +381,50 @@ class FakeServer:
             handler.wfile.flush()
         except OSError:
             handler.close_connection = True
+
+
+class MessageLog(FakeServer):
+    """A fake that keeps the messages it accepted, with the helpers tests read them by.
+
+    Subclasses append to ``self._messages`` under ``self._state_lock`` when they accept one,
+    and name the message fields that hold its destination and its text.
+    """
+
+    target_field = "target"
+    text_field = "text"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._messages: list[Any] = []
+        self._state_lock = threading.Lock()
+
+    @property
+    def messages(self) -> list[Any]:
+        """Every accepted message, in arrival order."""
+        with self._state_lock:
+            return list(self._messages)
+
+    def received(self, target: str | int) -> list[Any]:
+        """Accepted messages for one destination, in arrival order."""
+        return [m for m in self.messages if str(getattr(m, self.target_field)) == str(target)]
+
+    def texts(self, target: str | int) -> list[str]:
+        return [getattr(m, self.text_field) for m in self.received(target)]
+
+    def gaps(self, target: str | int) -> list[float]:
+        """Seconds between consecutive accepted messages to one destination."""
+        times = [m.at for m in self.received(target)]
+        return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[Any]:
+        self.wait_until(lambda: len(self._messages) >= count, timeout, f"{count} messages")
+        return self.messages
+
+    def reset(self) -> None:
+        """Forget requests, script steps and accepted messages."""
+        super().reset()
+        with self._state_lock:
+            self._messages.clear()
 
 
 def _abort(connection: socket.socket) -> None:

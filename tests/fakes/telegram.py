@@ -19,12 +19,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from tests.fakes.server import FakeServer, Request, Response
+from tests.fakes.server import MessageLog, Request, Response
 
 MAX_TEXT = 4096
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmno"
@@ -39,7 +38,9 @@ class TelegramMessage:
     params: dict
 
 
-class FakeTelegram(FakeServer):
+class FakeTelegram(MessageLog):
+    target_field = "chat_id"
+
     def __init__(
         self,
         *,
@@ -52,9 +53,7 @@ class FakeTelegram(FakeServer):
         self._migrated: dict[str, str] = {}
         self._kicked: set[str] = set()
         self._floods: list[int] = []
-        self._messages: list[TelegramMessage] = []
         self._next_id: dict[str, int] = {}
-        self._state_lock = threading.Lock()
 
     # Modes
 
@@ -76,25 +75,9 @@ class FakeTelegram(FakeServer):
 
     # Helpers
 
-    @property
-    def messages(self) -> list[TelegramMessage]:
-        with self._state_lock:
-            return list(self._messages)
-
-    def received(self, chat_id: str | int) -> list[TelegramMessage]:
-        return [m for m in self.messages if m.chat_id == str(chat_id)]
-
-    def texts(self, chat_id: str | int) -> list[str]:
-        return [m.text for m in self.received(chat_id)]
-
-    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[TelegramMessage]:
-        self.wait_until(lambda: len(self._messages) >= count, timeout, f"{count} messages")
-        return self.messages
-
     def reset(self) -> None:
         super().reset()
         with self._state_lock:
-            self._messages.clear()
             self._floods.clear()
 
     # API

@@ -19,11 +19,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-import threading
 import time
 from collections.abc import Iterable
 
-from tests.fakes.server import FakeServer, Request, Response
+from tests.fakes.server import MessageLog, Request, Response
 
 DEFAULT_API_KEY = "waha-test-key"
 ENGINES = ("WEBJS", "NOWEB", "GOWS", "EMPTY", "TEXT")
@@ -45,8 +44,10 @@ class WahaMessage:
     body: dict
 
 
-class FakeWaha(FakeServer):
+class FakeWaha(MessageLog):
     """Fake WAHA. ``api_key=None`` runs it without key checking, like WAHA without one."""
+
+    target_field = "chat_id"
 
     def __init__(
         self,
@@ -63,9 +64,7 @@ class FakeWaha(FakeServer):
         self.engine = engine
         self.known_chats = set(known_chats) if known_chats is not None else None
         self.me = me
-        self._messages: list[WahaMessage] = []
         self._ids = itertools.count(1)
-        self._state_lock = threading.Lock()
 
     # Modes
 
@@ -78,35 +77,6 @@ class FakeWaha(FakeServer):
         if status not in SESSION_STATUSES:
             raise ValueError(f"status must be one of {SESSION_STATUSES}")
         self.sessions[session] = status
-
-    # Helpers
-
-    @property
-    def messages(self) -> list[WahaMessage]:
-        """Every accepted message, in arrival order."""
-        with self._state_lock:
-            return list(self._messages)
-
-    def received(self, chat_id: str) -> list[WahaMessage]:
-        """Accepted messages for one chat, in arrival order."""
-        return [m for m in self.messages if m.chat_id == chat_id]
-
-    def texts(self, chat_id: str) -> list[str]:
-        return [m.text for m in self.received(chat_id)]
-
-    def gaps(self, chat_id: str) -> list[float]:
-        """Seconds between consecutive accepted messages of one chat."""
-        times = [m.at for m in self.received(chat_id)]
-        return [later - earlier for earlier, later in itertools.pairwise(times)]
-
-    def wait_for_messages(self, count: int, timeout: float = 10.0) -> list[WahaMessage]:
-        self.wait_until(lambda: len(self._messages) >= count, timeout, f"{count} messages")
-        return self.messages
-
-    def reset(self) -> None:
-        super().reset()
-        with self._state_lock:
-            self._messages.clear()
 
     # API
 
