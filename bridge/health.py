@@ -6,19 +6,23 @@ counted once, with no shared-memory bookkeeping between gunicorn workers.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 import time
+from collections.abc import Iterable
 
 from flask import Blueprint, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from bridge import callbacks
 from bridge import db as database
 from bridge.channels import adapter_class
 from bridge.models import Channel, Complaint, Delivery, Opd, utcnow
-from bridge.statuses import CLAIMABLE, DeliveryStatus
+from bridge.statuses import CLAIMABLE, ComplaintStatus, DeliveryStatus
 
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -103,6 +107,83 @@ def _check_providers(settings) -> dict:
     return {"ok": not problems, "problems": problems}
 
 
+@dataclasses.dataclass
+class QueueHealth:
+    """The outbox and the complaints in numbers: for /metrics and the console's dashboard."""
+
+    due_now: int
+    oldest_due_at: dt.datetime | None
+    #: ``{kind: {status: count}}`` over every delivery row.
+    deliveries: dict[str, dict[str, int]]
+    complaints: dict[str, int]
+
+    @property
+    def delivery_statuses(self) -> list[str]:
+        """Every delivery status in lifecycle order, then any unknown ones that occur."""
+        seen = {status for counts in self.deliveries.values() for status in counts}
+        return _in_order(seen, DeliveryStatus)
+
+    @property
+    def by_status(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for counts in self.deliveries.values():
+            for status, count in counts.items():
+                totals[status] = totals.get(status, 0) + count
+        return totals
+
+    @property
+    def by_kind(self) -> dict[str, int]:
+        return {kind: sum(counts.values()) for kind, counts in sorted(self.deliveries.items())}
+
+    @property
+    def total_deliveries(self) -> int:
+        return sum(self.by_kind.values())
+
+    @property
+    def complaint_statuses(self) -> list[str]:
+        return _in_order(set(self.complaints), ComplaintStatus)
+
+    def count(self, status: str) -> int:
+        """Delivery rows in ``status`` (every channel kind)."""
+        return self.by_status.get(status, 0)
+
+
+def queue_health(db: Session, now: dt.datetime) -> QueueHealth:
+    """Due work, delivery counts by kind and status, complaint counts by status."""
+    due_count, oldest = db.execute(
+        select(func.count(), func.min(Delivery.next_attempt_at)).where(
+            Delivery.status.in_([s.value for s in CLAIMABLE]), Delivery.next_attempt_at <= now
+        )
+    ).one()
+    deliveries: dict[str, dict[str, int]] = {}
+    for kind, status, count in db.execute(
+        select(Delivery.kind, Delivery.status, func.count()).group_by(
+            Delivery.kind, Delivery.status
+        )
+    ):
+        deliveries.setdefault(kind, {})[status] = count
+    complaints = {
+        status: count
+        for status, count in db.execute(
+            select(Complaint.status, func.count()).group_by(Complaint.status)
+        )
+    }
+    if oldest is not None and oldest.tzinfo is None:
+        # func.min() bypasses the column type on SQLite, which hands back a naive UTC value.
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    return QueueHealth(
+        due_now=due_count,
+        oldest_due_at=oldest,
+        deliveries=deliveries,
+        complaints=complaints,
+    )
+
+
+def _in_order(values: Iterable[str], enum_cls) -> list[str]:
+    known = [member.value for member in enum_cls]
+    return [v for v in known if v in values] + sorted(set(values) - set(known))
+
+
 class _DatabaseCollector:
     def __init__(self, app):
         self.app = app
@@ -110,34 +191,23 @@ class _DatabaseCollector:
     def collect(self):
         now = utcnow()
         with database.new_session(self.app) as db:
-            complaints = GaugeMetricFamily(
-                "bridge_complaints", "Complaints by status", labels=["status"]
-            )
-            for status, count in db.execute(
-                select(Complaint.status, func.count()).group_by(Complaint.status)
-            ):
-                complaints.add_metric([status], count)
-            deliveries = GaugeMetricFamily(
-                "bridge_deliveries",
-                "Delivery rows by channel kind and status",
-                labels=["channel", "status"],
-            )
-            for kind, status, count in db.execute(
-                select(Delivery.kind, Delivery.status, func.count()).group_by(
-                    Delivery.kind, Delivery.status
-                )
-            ):
-                deliveries.add_metric([kind, status], count)
-            due = select(func.count(), func.min(Delivery.next_attempt_at)).where(
-                Delivery.status.in_([s.value for s in CLAIMABLE]), Delivery.next_attempt_at <= now
-            )
-            depth, oldest = db.execute(due).one()
-            review = db.scalar(
-                select(func.count()).where(Delivery.status == DeliveryStatus.NEEDS_REVIEW)
-            )
+            health = queue_health(db, now)
             backlog, backlog_age = callbacks.backlog(db)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=now.tzinfo)
+        complaints = GaugeMetricFamily(
+            "bridge_complaints", "Complaints by status", labels=["status"]
+        )
+        for status, count in health.complaints.items():
+            complaints.add_metric([status], count)
+        deliveries = GaugeMetricFamily(
+            "bridge_deliveries",
+            "Delivery rows by channel kind and status",
+            labels=["channel", "status"],
+        )
+        for kind, counts in health.deliveries.items():
+            for status, count in counts.items():
+                deliveries.add_metric([kind, status], count)
+        oldest = health.oldest_due_at
+        depth, review = health.due_now, health.count(DeliveryStatus.NEEDS_REVIEW)
         yield complaints
         yield deliveries
         yield GaugeMetricFamily(

@@ -11,18 +11,16 @@ import datetime as dt
 import itertools
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bridge.models import Channel, Complaint, Delivery, Opd, SandboxMessage, StatusChange
 from bridge.statuses import (
-    CLAIMABLE,
     CLOSED_STATUSES,
     REDELIVERABLE,
     ComplaintStatus,
-    DeliveryStatus,
 )
 
 #: Statuses that show an OPD has answered. A status may skip forward (an office can answer
@@ -42,83 +40,6 @@ SLOW = "slow"
 
 
 # --- Queue health -------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class QueueHealth:
-    """What the dashboard shows about the outbox and the complaints."""
-
-    due_now: int
-    oldest_due_at: dt.datetime | None
-    #: ``{kind: {status: count}}`` over every delivery row.
-    deliveries: dict[str, dict[str, int]]
-    complaints: dict[str, int]
-
-    @property
-    def delivery_statuses(self) -> list[str]:
-        """Every delivery status in lifecycle order, then any unknown ones that occur."""
-        seen = {status for counts in self.deliveries.values() for status in counts}
-        return _in_order(seen, DeliveryStatus)
-
-    @property
-    def by_status(self) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for counts in self.deliveries.values():
-            for status, count in counts.items():
-                totals[status] = totals.get(status, 0) + count
-        return totals
-
-    @property
-    def by_kind(self) -> dict[str, int]:
-        return {kind: sum(counts.values()) for kind, counts in sorted(self.deliveries.items())}
-
-    @property
-    def total_deliveries(self) -> int:
-        return sum(self.by_kind.values())
-
-    @property
-    def complaint_statuses(self) -> list[str]:
-        return _in_order(set(self.complaints), ComplaintStatus)
-
-    def count(self, status: str) -> int:
-        """Delivery rows in ``status`` (every channel kind)."""
-        return self.by_status.get(status, 0)
-
-
-def queue_health(db: Session, now: dt.datetime) -> QueueHealth:
-    """Due work, delivery counts by kind and status, complaint counts by status."""
-    due_count, oldest = db.execute(
-        select(func.count(), func.min(Delivery.next_attempt_at)).where(
-            Delivery.status.in_([s.value for s in CLAIMABLE]), Delivery.next_attempt_at <= now
-        )
-    ).one()
-    deliveries: dict[str, dict[str, int]] = {}
-    for kind, status, count in db.execute(
-        select(Delivery.kind, Delivery.status, func.count()).group_by(
-            Delivery.kind, Delivery.status
-        )
-    ):
-        deliveries.setdefault(kind, {})[status] = count
-    complaints = {
-        status: count
-        for status, count in db.execute(
-            select(Complaint.status, func.count()).group_by(Complaint.status)
-        )
-    }
-    if oldest is not None and oldest.tzinfo is None:
-        # func.min() bypasses the column type on SQLite, which hands back a naive UTC value.
-        oldest = oldest.replace(tzinfo=dt.UTC)
-    return QueueHealth(
-        due_now=due_count,
-        oldest_due_at=oldest,
-        deliveries=deliveries,
-        complaints=complaints,
-    )
-
-
-def _in_order(values: Iterable[str], enum_cls) -> list[str]:
-    known = [member.value for member in enum_cls]
-    return [v for v in known if v in values] + sorted(set(values) - set(known))
 
 
 # --- Deliveries ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from bridge import db as database
 from bridge import delivery
-from bridge.complaints import Actor, load_complaint
+from bridge.complaints import load_complaint
 from bridge.console import bp, queries
 from bridge.console.security import (
     SECURITY_HEADERS,
@@ -34,10 +34,12 @@ from bridge.console.security import (
     local_target,
     start_session,
 )
+from bridge.health import queue_health
 from bridge.messages import complaint_link
 from bridge.models import Delivery, utcnow
 from bridge.operators import check_login
 from bridge.statuses import DeliveryStatus
+from bridge.workflow import Actor
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +145,7 @@ def logout():
 def dashboard():
     """Queue health at a glance."""
     now = utcnow()
-    health = queries.queue_health(database.session(), now)
+    health = queue_health(database.session(), now)
     return render_template(
         "console/dashboard.html",
         health=health,
