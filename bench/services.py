@@ -34,6 +34,7 @@ from bridge.db import engine_of, new_session
 from bridge.directory import import_directory, load_directory_file
 from bridge.migrate import upgrade
 from bridge.settings import Settings
+from tests import support
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIRECTORY = ROOT / "examples" / "pacitan" / "opds.yaml"
@@ -101,46 +102,20 @@ class PostgresDatabase(contextlib.AbstractContextManager):
             return {row[0] for row in rows}
 
 
-class RedisServer(contextlib.AbstractContextManager):
-    """A private redis-server on a free port with no persistence, killed on exit."""
-
-    def __init__(self, binary: str, workdir: Path):
-        self.binary = binary
-        self.workdir = workdir
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+class RedisServer(support.RedisServer, contextlib.AbstractContextManager):
+    """The test suite's private redis-server (free port, no persistence), killed on exit, with
+    the counters the benchmark reports."""
 
     def __enter__(self) -> RedisServer:
-        argv = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        argv += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
-        self.process = subprocess.Popen(
-            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
         try:
-            while True:
-                try:
-                    client.ping()
-                    return self
-                except redis.ConnectionError:
-                    if self.process.poll() is not None or time.monotonic() > deadline:
-                        self.__exit__(None, None, None)
-                        raise ServiceError(
-                            f"{self.binary} did not start on port {self.port}"
-                        ) from None
-                    time.sleep(0.05)
-        finally:
-            client.close()
+            self.start()
+        except RuntimeError as exc:
+            self.kill()
+            raise ServiceError(str(exc)) from None
+        return self
 
     def __exit__(self, *exc_info) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        self.kill()
 
     @property
     def pid(self) -> int:
