@@ -131,6 +131,9 @@ Action = Reply | Delay | Hang | Close
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm on, the body then waits
+    # for the client's delayed ACK (40 ms on Linux). Real providers answer without that.
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
