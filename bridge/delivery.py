@@ -9,15 +9,18 @@ posted again without a person deciding.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import enum
 import logging
 import random
 import secrets
+import time
+from collections.abc import Sequence
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -36,7 +39,7 @@ from bridge.channels import (
 from bridge.models import Channel, Complaint, Delivery, SandboxMessage, utcnow
 from bridge.ratelimit import RateLimiter, Slot
 from bridge.statuses import CLAIMABLE, REDELIVERABLE, ComplaintStatus, DeliveryStatus
-from bridge.workflow import SYSTEM, Actor, change_status, delivery_event
+from bridge.workflow import SYSTEM, Actor, advance, delivery_event_of, record_events
 
 log = logging.getLogger(__name__)
 
@@ -80,46 +83,207 @@ def _adapter(kind: str) -> ChannelAdapter | None:
     return cache[kind]
 
 
+@dataclasses.dataclass
+class Batch:
+    """What one delivery task did: an outcome for each row it looked at."""
+
+    results: dict[int, Result] = dataclasses.field(default_factory=dict)
+
+    def summary(self) -> dict[str, int]:
+        return dict(collections.Counter(r.outcome.value for r in self.results.values()))
+
+
+@dataclasses.dataclass
+class _Attempt:
+    """A claimed row on its way through one batch."""
+
+    delivery: Delivery
+    was: str
+    slot: Slot | None = None
+    outcome: Outcome | None = None
+    details: dict = dataclasses.field(default_factory=dict)
+    #: When the provider answered (the row's ``sent_at``; retries count from it).
+    answered_at: dt.datetime | None = None
+
+
 def deliver(delivery_id: int) -> Result:
-    """Attempt one outbox row now, if it is due and nobody else holds it."""
+    """Attempt one outbox row now, if it is due and nobody else holds it; nothing else."""
+    batch = deliver_batch([delivery_id], take_on=False)
+    return batch.results.get(delivery_id, Result(Outcome.SKIPPED))
+
+
+def deliver_batch(ids: Sequence[int], *, take_on: bool = True) -> Batch:
+    """Attempt the rows ``ids`` that are due, and with ``take_on`` other due rows too, up to
+    ``BRIDGE_DELIVERY_BATCH`` in all.
+
+    A task is only a doorbell: the outbox rows are the work. Taking on due rows that other
+    doorbells will ring for (they then find nothing to do) lets one claim, one record and one
+    broker message serve many rows when a backlog builds up. Three short transactions: claim
+    (rows and rate-limit slots), then the provider calls with no transaction open, then the
+    record of every outcome. Rows not reached before half the task's time limit are handed
+    back untouched, so a slow provider cannot hold a batch past its lease.
+    """
     db = database.session()
     settings = _settings()
-    # One query for the row, its channel, its complaint and the complaint's OPD.
-    delivery = db.scalar(
+    batch = Batch()
+    now = utcnow()
+    rows = _pick(db, ids, now, limit=max(len(ids), settings.delivery_batch) if take_on else None)
+    if not rows:
+        db.rollback()
+        return batch
+    token = secrets.token_hex(8)
+    attempts, throttled = _claim(db, rows, token, now, settings)
+    db.commit()
+    for delivery, wait in throttled:
+        batch.results[delivery.id] = Result(Outcome.THROTTLED, retry_in=wait)
+        if wait <= MAX_BROKER_COUNTDOWN:
+            queue.ring_later(delivery.id, wait)
+    if not attempts:
+        return batch
+
+    deadline = time.monotonic() + settings.task_time_limit / 2
+    handed_back: list[_Attempt] = []
+    for attempt in attempts:
+        if attempt.outcome is not None:  # decided without a provider call
+            continue
+        if time.monotonic() > deadline:
+            handed_back.append(attempt)
+            continue
+        try:
+            message = _render(db, attempt.delivery, settings)
+        except PermanentError as exc:
+            attempt.outcome, attempt.details = Outcome.DEAD, {"reason": exc.reason}
+            continue
+        # End any read transaction before the provider call (SQLite snapshots, idle conns).
+        db.commit()
+        attempt.outcome, attempt.details = _send(_adapter(attempt.delivery.kind), message, settings)
+        attempt.answered_at = utcnow()
+    _record(db, token, [a for a in attempts if a.outcome is not None], handed_back, batch)
+    return batch
+
+
+def _pick(db: Session, ids: Sequence[int], now: dt.datetime, *, limit: int | None):
+    """Due rows among ``ids`` that no other worker holds, then (with ``limit``) the oldest
+    other due rows up to ``limit``; loaded with channel, complaint and OPD, locked (PostgreSQL
+    skips rows another transaction has locked; SQLite's claim re-checks instead)."""
+    due = and_(Delivery.status.in_([s.value for s in CLAIMABLE]), Delivery.next_attempt_at <= now)
+    picked = list(
+        db.scalars(
+            select(Delivery.id)
+            .where(Delivery.id.in_(list(ids)), due)
+            .order_by(Delivery.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if limit is not None and len(picked) < limit:
+        picked += db.scalars(
+            select(Delivery.id)
+            .where(due, Delivery.id.not_in(list(ids)))
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit - len(picked))
+            .with_for_update(skip_locked=True)
+        )
+    if not picked:
+        return []
+    loaded = db.scalars(
         select(Delivery)
-        .where(Delivery.id == delivery_id)
+        .where(Delivery.id.in_(picked))
         .options(
             joinedload(Delivery.channel),
             joinedload(Delivery.complaint).joinedload(Complaint.opd),
         )
-    )
-    if delivery is None or delivery.status not in CLAIMABLE:
-        return Result(Outcome.SKIPPED)
-    now = utcnow()
-    if delivery.next_attempt_at > now:
-        # An early duplicate of the doorbell; the row's own time stands.
-        return Result(Outcome.SKIPPED)
+    ).all()
+    order = {delivery_id: n for n, delivery_id in enumerate(picked)}
+    return sorted(loaded, key=lambda d: order[d.id])
 
-    adapter = _adapter(delivery.kind)
+
+def _claim(db: Session, rows: list[Delivery], token: str, now: dt.datetime, settings):
+    """Take the rows (``sending``, with a lease) and a rate-limit slot for each, in one
+    transaction the caller commits.
+
+    Returns the attempts, and the rows our own limit holds back: those keep their status and
+    attempts, only their time moves, so no attempt is spent. A row that cannot be sent at all
+    (e.g. its provider is not configured) is taken without counting an attempt, its outcome
+    already decided: dead, without a provider call.
+    """
+    unsendable = {}
     if not settings.sandbox:
-        reason = _cannot_send(delivery, adapter)
-        if reason:
-            return _fail_unsent(db, delivery, reason)
+        for delivery in rows:
+            reason = _cannot_send(delivery, _adapter(delivery.kind))
+            if reason is not None:
+                unsendable[delivery.id] = reason
+    claimed = _take(db, [d.id for d in rows if d.id not in unsendable], token, now, settings)
+    claimed |= _take(db, list(unsendable), token, now, settings, count=False)
+    attempts = [_Attempt(d, was=d.status) for d in rows if d.id in claimed]
+    for attempt in attempts:
+        delivery = attempt.delivery
+        set_committed_value(delivery, "attempts", claimed[delivery.id])
+        set_committed_value(delivery, "status", DeliveryStatus.SENDING)
+        set_committed_value(delivery, "claim_token", token)
+        if delivery.id in unsendable:
+            attempt.outcome = Outcome.DEAD
+            attempt.details = {"reason": unsendable[delivery.id]}
+    to_send = [a for a in attempts if a.outcome is None]
+    slots = _limiter().acquire_in(
+        db, [(a.delivery.kind, a.delivery.target) for a in to_send], settings.lease_seconds
+    )
+    throttled: list[tuple[Delivery, float]] = []
+    for attempt, (slot, wait) in zip(to_send, slots, strict=True):
+        attempt.slot = slot
+        if slot is None:
+            _unclaim(db, attempt, token, now, wait=wait)
+            throttled.append((attempt.delivery, wait))
+    return [a for a in attempts if a.slot is not None or a.outcome is not None], throttled
 
-    claim = _claim(db, delivery, now, settings)
-    if claim is None:
-        return Result(Outcome.SKIPPED)
-    token, slot, wait = claim
-    if slot is None:
-        return _throttle(db, delivery, wait)
-    try:
-        message = _render(db, delivery, settings)
-    except PermanentError as exc:
-        return _record(db, delivery, token, Outcome.DEAD, reason=exc.reason, slot=slot)
-    # End any read transaction before the provider call (SQLite snapshots, idle connections).
-    db.commit()
-    outcome, details = _send(adapter, message, settings)
-    return _record(db, delivery, token, outcome, slot=slot, **details)
+
+def _take(db: Session, ids: list[int], token: str, now, settings, *, count: bool = True):
+    """The claim itself, re-checking that each row is still due: ``{id: attempts}`` taken."""
+    if not ids:
+        return {}
+    return dict(
+        db.execute(
+            update(Delivery)
+            .where(
+                Delivery.id.in_(ids),
+                Delivery.status.in_([s.value for s in CLAIMABLE]),
+                Delivery.next_attempt_at <= now,
+            )
+            .values(
+                status=DeliveryStatus.SENDING,
+                claim_token=token,
+                lease_until=now + dt.timedelta(seconds=settings.lease_seconds),
+                attempts=Delivery.attempts + 1 if count else Delivery.attempts,
+                updated_at=now,
+            )
+            .returning(Delivery.id, Delivery.attempts)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+
+
+def _unclaim(db: Session, attempt: _Attempt, token: str, now: dt.datetime, *, wait=None):
+    """Give a claimed row back as it was, unattempted. With ``wait`` (our own limit said so)
+    its next attempt moves that far, and a doorbell is booked for then; without it, the row
+    is due now and the sweeper (or the caller's ring) publishes it again."""
+    values: dict = {
+        "status": attempt.was,
+        "attempts": Delivery.attempts - 1,
+        "claim_token": None,
+        "lease_until": None,
+        "updated_at": now,
+        "published_at": None,
+    }
+    if wait is not None:
+        retry_at = now + dt.timedelta(seconds=wait)
+        values["next_attempt_at"] = retry_at
+        if wait <= MAX_BROKER_COUNTDOWN:
+            values["published_at"] = retry_at
+    db.execute(
+        update(Delivery)
+        .where(Delivery.id == attempt.delivery.id, Delivery.claim_token == token)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _send(adapter: ChannelAdapter | None, message: OutgoingMessage, settings):
@@ -155,67 +319,6 @@ def _cannot_send(delivery: Delivery, adapter: ChannelAdapter | None) -> str | No
     if channel.secret_env and not secrets_.get(channel.secret_env):
         return f"secret not configured ({channel.secret_env})"
     return adapter.missing_configuration()
-
-
-def _claim(db: Session, delivery: Delivery, now: dt.datetime, settings):
-    """Take the row (``sending``, with a lease) and a rate-limit slot in one transaction.
-
-    None when the row is not due or someone else has it. ``(token, None, wait)`` when our own
-    limit says wait: the claim is rolled back then, so no attempt is spent.
-    """
-    token = secrets.token_hex(8)
-    attempts = db.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery.id,
-            Delivery.status.in_([s.value for s in CLAIMABLE]),
-            Delivery.next_attempt_at <= now,
-        )
-        .values(
-            status=DeliveryStatus.SENDING,
-            claim_token=token,
-            lease_until=now + dt.timedelta(seconds=settings.lease_seconds),
-            attempts=Delivery.attempts + 1,
-            updated_at=now,
-        )
-        .returning(Delivery.attempts)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if attempts is None:
-        db.rollback()
-        return None
-    slot, wait = _limiter().acquire_in(
-        db, delivery.kind, delivery.target, hold=settings.lease_seconds
-    )
-    if slot is None:
-        db.rollback()
-        return token, None, wait
-    db.commit()
-    set_committed_value(delivery, "attempts", attempts)
-    set_committed_value(delivery, "status", DeliveryStatus.SENDING)
-    set_committed_value(delivery, "claim_token", token)
-    return token, slot, 0.0
-
-
-def _throttle(db: Session, delivery: Delivery, wait: float) -> Result:
-    """Our own limit says wait: the row keeps its status and attempts, only its time moves."""
-    now = utcnow()
-    retry_at = now + dt.timedelta(seconds=wait)
-    scheduled = wait <= MAX_BROKER_COUNTDOWN
-    db.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery.id, Delivery.status.in_([s.value for s in CLAIMABLE]))
-        .values(
-            next_attempt_at=retry_at,
-            published_at=retry_at if scheduled else None,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.commit()
-    if scheduled:
-        queue.ring_later(delivery.id, wait)
-    return Result(Outcome.THROTTLED, retry_in=wait)
 
 
 def _render(db: Session, delivery: Delivery, settings) -> OutgoingMessage:
@@ -300,118 +403,132 @@ def _retry_delay(delivery: Delivery, retry_after: float | None) -> float | None:
     return max(base, retry_after or 0.0)
 
 
-def _record(
-    db: Session,
-    delivery: Delivery,
-    token: str,
-    outcome: Outcome,
-    *,
-    reason: str | None = None,
-    retry_after: float | None = None,
-    result: SendResult | None = None,
-    sandbox: OutgoingMessage | None = None,
-    slot: Slot | None = None,
-) -> Result:
-    """Write the attempt's outcome, but only while our claim still stands."""
-    now = utcnow()
+def _outcome_values(attempt: _Attempt, now: dt.datetime) -> tuple[dict, Result]:
+    """The row's new columns for an attempt's outcome, and the result to report."""
+    outcome, details = attempt.outcome, attempt.details
+    reason = details.get("reason")
+    answered = attempt.answered_at or now
     values: dict = {"claim_token": None, "lease_until": None, "updated_at": now}
-    retry_in = None
     if outcome is Outcome.SENT:
         values |= {
             "status": DeliveryStatus.SENT,
-            "external_id": result.external_id,
-            "sent_at": now,
+            "external_id": details["result"].external_id,
+            "sent_at": answered,
             "last_error": None,
         }
     elif outcome is Outcome.RETRYING:
-        retry_in = _retry_delay(delivery, retry_after)
+        retry_in = _retry_delay(attempt.delivery, details.get("retry_after"))
         if retry_in is None:
-            outcome = Outcome.DEAD
+            attempt.outcome = Outcome.DEAD
             values |= {
                 "status": DeliveryStatus.DEAD,
                 "last_error": f"retries exhausted: {reason}"[:500],
             }
-        else:
-            retry_at = now + dt.timedelta(seconds=retry_in)
-            scheduled = retry_in <= MAX_BROKER_COUNTDOWN
-            values |= {
-                "status": DeliveryStatus.RETRYING,
-                "last_error": reason,
-                "next_attempt_at": retry_at,
-                "published_at": retry_at if scheduled else None,
-            }
+            return values, Result(Outcome.DEAD)
+        retry_at = answered + dt.timedelta(seconds=retry_in)
+        values |= {
+            "status": DeliveryStatus.RETRYING,
+            "last_error": reason,
+            "next_attempt_at": retry_at,
+            "published_at": retry_at if retry_in <= MAX_BROKER_COUNTDOWN else None,
+        }
+        return values, Result(Outcome.RETRYING, retry_in=retry_in)
     elif outcome is Outcome.DEAD:
         values |= {"status": DeliveryStatus.DEAD, "last_error": reason}
     else:
         values |= {"status": DeliveryStatus.NEEDS_REVIEW, "last_error": reason}
-    recorded = db.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery.id, Delivery.claim_token == token)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    quiet_for = (result.slow_down or 0.0) if result is not None else 0.0
-    if recorded != 1:
-        # The lease expired and the sweeper moved the row on; what we learnt is only logged.
-        db.rollback()
-        if slot is not None:
-            _limiter().release(slot, quiet_for=quiet_for)
-        log.warning("delivery %s: claim lost before recording %s", delivery.id, outcome)
-        return Result(Outcome.SKIPPED)
-    if slot is not None:
-        # The send counts from its answer: the slot is released with the outcome.
-        _limiter().release_in(db, slot, quiet_for=quiet_for)
-    if sandbox is not None:
-        # The inbox entry commits with the row's "sent": exactly one per sent delivery.
-        db.add(
-            SandboxMessage(
-                delivery_id=delivery.id,
-                kind=delivery.kind,
-                target=delivery.target,
-                text=sandbox.text,
-                payload=dict(sandbox.payload),
-            )
-        )
-    if result is not None and result.new_target:
-        _move_target(db, delivery, result.new_target)
-    _after_outcome(
-        db,
-        delivery,
-        outcome,
-        now,
-        reason,
-        external_id=result.external_id if result is not None else None,
-    )
-    db.commit()
-    queue.ring_events()
-    log.info(
-        "delivery %s (%s) %s%s",
-        delivery.id,
-        delivery.kind,
-        outcome,
-        f": {reason}" if reason else "",
-    )
-    if outcome is Outcome.RETRYING and retry_in is not None and retry_in <= MAX_BROKER_COUNTDOWN:
-        queue.ring_later(delivery.id, retry_in)
-    return Result(outcome, retry_in=retry_in)
+    return values, Result(outcome)
 
 
-def _fail_unsent(db: Session, delivery: Delivery, reason: str) -> Result:
-    """End an unclaimed row as dead without a provider call (e.g. provider not configured)."""
-    outcome = Outcome.DEAD
+def _record(
+    db: Session,
+    token: str,
+    attempts: list[_Attempt],
+    handed_back: list[_Attempt],
+    batch: Batch,
+) -> None:
+    """Write every attempt's outcome in one transaction, each only while our claim on its
+    row still stands; release the slots; tell Wadule; move the complaints on."""
     now = utcnow()
-    done = db.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery.id, Delivery.status.in_([s.value for s in CLAIMABLE]))
-        .values(status=DeliveryStatus.DEAD, last_error=reason, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if done:
-        _after_outcome(db, delivery, outcome, now, reason)
+    kept = set(
+        db.scalars(
+            select(Delivery.id)
+            .where(
+                Delivery.id.in_([a.delivery.id for a in attempts]), Delivery.claim_token == token
+            )
+            .with_for_update()
+        )
+    )
+    recorded: list[_Attempt] = []
+    changes: dict[tuple[str, ...], list[dict]] = {}
+    for attempt in attempts:
+        delivery = attempt.delivery
+        values, result = _outcome_values(attempt, now)
+        if delivery.id not in kept:
+            # The lease expired and the sweeper moved the row on; what we learnt is only logged.
+            log.warning("delivery %s: claim lost before recording %s", delivery.id, result.outcome)
+            batch.results[delivery.id] = Result(Outcome.SKIPPED)
+            continue
+        batch.results[delivery.id] = result
+        recorded.append(attempt)
+        changes.setdefault(tuple(sorted(values)), []).append(
+            {"row_id": delivery.id, **{f"new_{k}": v for k, v in values.items()}}
+        )
+    table = Delivery.__table__
+    for columns, rows in changes.items():
+        # One statement per shape of outcome (sent, retrying, ...), executed for many rows.
+        db.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({c: bindparam(f"new_{c}") for c in columns}),
+            rows,
+        )
+    for attempt in handed_back:
+        _unclaim(db, attempt, token, now)
+    # A send counts from its answer: the slots are released with the outcomes.
+    _limiter().release_in(
+        db, [(a.slot, _slow_down(a)) for a in (*attempts, *handed_back) if a.slot is not None]
+    )
+    for attempt in recorded:
+        sandbox = attempt.details.get("sandbox")
+        if sandbox is not None:
+            # The inbox entry commits with the row's "sent": exactly one per sent delivery.
+            db.add(
+                SandboxMessage(
+                    delivery_id=attempt.delivery.id,
+                    kind=sandbox.kind,
+                    target=sandbox.target,
+                    text=sandbox.text,
+                    payload=dict(sandbox.payload),
+                )
+            )
+        result = attempt.details.get("result")
+        if result is not None and result.new_target:
+            _move_target(db, attempt.delivery, result.new_target)
+    _after_outcomes(db, recorded, now)
     db.commit()
-    queue.ring_events()
-    log.warning("delivery %s (%s) dead: %s", delivery.id, delivery.kind, reason)
-    return Result(outcome if done else Outcome.SKIPPED)
+    if any(a.delivery.purpose != "reply" for a in recorded):
+        queue.ring_events()
+    for attempt in recorded:
+        delivery, reason = attempt.delivery, attempt.details.get("reason")
+        log.info(
+            "delivery %s (%s) %s%s",
+            delivery.id,
+            delivery.kind,
+            attempt.outcome,
+            f": {reason}" if reason else "",
+        )
+        retry_in = batch.results[delivery.id].retry_in
+        if retry_in is not None and retry_in <= MAX_BROKER_COUNTDOWN:
+            queue.ring_later(delivery.id, retry_in)
+    if handed_back:
+        log.info("%d deliveries handed back unattempted (task time budget)", len(handed_back))
+        queue.ring([a.delivery.id for a in handed_back])
+
+
+def _slow_down(attempt: _Attempt) -> float:
+    result = attempt.details.get("result")
+    return (result.slow_down or 0.0) if result is not None else 0.0
 
 
 def _move_target(db: Session, delivery: Delivery, new_target: str) -> None:
@@ -420,61 +537,69 @@ def _move_target(db: Session, delivery: Delivery, new_target: str) -> None:
     log.info("channel %s moved to a new target by the provider", delivery.channel_id)
 
 
-def _after_outcome(
-    db: Session,
-    delivery: Delivery,
-    outcome: Outcome,
-    now: dt.datetime,
-    reason: str | None = None,
-    external_id: str | None = None,
-) -> None:
-    """Tell Wadule, and move the complaint on: forwarded when a private channel has it, failed
-    when none can."""
-    if delivery.purpose == "reply":
+_EVENT_STATUS = {Outcome.SENT: "sent", Outcome.DEAD: "dead", Outcome.NEEDS_REVIEW: "needs_review"}
+_WAITING = (ComplaintStatus.RECEIVED, ComplaintStatus.REOPENED, ComplaintStatus.DELIVERY_FAILED)
+
+
+def _after_outcomes(db: Session, recorded: list[_Attempt], now: dt.datetime) -> None:
+    """Tell Wadule, and move the complaints on: ``forwarded`` when a private channel has it,
+    ``delivery_failed`` when none can. One event insert for the whole batch."""
+    theirs = [a for a in recorded if a.delivery.purpose != "reply" and a.delivery.complaint_id]
+    if not theirs:
         return
-    # Lock order complaint -> event counter, as every status change takes them: two
-    # transactions taking them the other way round would deadlock.
-    db.execute(select(Complaint.id).where(Complaint.id == delivery.complaint_id).with_for_update())
-    status = {Outcome.SENT: "sent", Outcome.DEAD: "dead", Outcome.NEEDS_REVIEW: "needs_review"}
-    if outcome in status:
-        delivery_event(
-            db, delivery, status=status[outcome], error=reason, at=now, external_id=external_id
+    # Lock order complaint -> event counter, as every status change takes them; several
+    # complaints are taken in id order, so two batches never wait for each other in a cycle.
+    current = {
+        row.id: (row.status, row.round)
+        for row in db.execute(
+            select(Complaint.id, Complaint.status, Complaint.round)
+            .where(Complaint.id.in_(sorted({a.delivery.complaint_id for a in theirs})))
+            .order_by(Complaint.id)
+            .with_for_update()
         )
-    if is_public(delivery.kind):
-        return
-    complaint = delivery.complaint
-    if complaint.round != delivery.round:
-        return
-    waiting = (ComplaintStatus.RECEIVED, ComplaintStatus.REOPENED, ComplaintStatus.DELIVERY_FAILED)
-    if outcome is Outcome.SENT:
-        change_status(
-            db,
-            complaint,
-            ComplaintStatus.FORWARDED,
-            only_from=waiting,
-            note=f"sent to {delivery.kind}",
-            actor=SYSTEM,
-            at=now,
+    }
+    events, moves = [], []
+    for attempt in theirs:
+        delivery, outcome = attempt.delivery, attempt.outcome
+        if outcome in _EVENT_STATUS:
+            result = attempt.details.get("result")
+            events.append(
+                delivery_event_of(
+                    delivery,
+                    status=_EVENT_STATUS[outcome],
+                    error=attempt.details.get("reason"),
+                    external_id=result.external_id if result is not None else None,
+                )
+            )
+        status, round_ = current[delivery.complaint_id]
+        if is_public(delivery.kind) or round_ != delivery.round:
+            continue
+        new = None
+        if outcome is Outcome.SENT and status in _WAITING:
+            new, note = ComplaintStatus.FORWARDED, f"sent to {delivery.kind}"
+        elif (
+            outcome is Outcome.DEAD
+            and status in (ComplaintStatus.RECEIVED, ComplaintStatus.REOPENED)
+            and _every_private_dead(db, delivery)
+        ):
+            new, note = ComplaintStatus.DELIVERY_FAILED, "every private channel failed"
+        if new is not None:
+            moves.append((delivery.complaint, status, new, note))
+            current[delivery.complaint_id] = (new, round_)
+    events += advance(db, moves, actor=SYSTEM, at=now)
+    record_events(db, events, at=now)
+
+
+def _every_private_dead(db: Session, delivery: Delivery) -> bool:
+    statuses = db.scalars(
+        select(Delivery.status).where(
+            Delivery.complaint_id == delivery.complaint_id,
+            Delivery.round == delivery.round,
+            Delivery.purpose != "reply",
+            Delivery.kind.not_in(["facebook_page", "instagram", "x"]),
         )
-    elif outcome is Outcome.DEAD:
-        statuses = db.scalars(
-            select(Delivery.status).where(
-                Delivery.complaint_id == complaint.id,
-                Delivery.round == complaint.round,
-                Delivery.purpose != "reply",
-                Delivery.kind.not_in(["facebook_page", "instagram", "x"]),
-            )
-        ).all()
-        if statuses and all(s == DeliveryStatus.DEAD for s in statuses):
-            change_status(
-                db,
-                complaint,
-                ComplaintStatus.DELIVERY_FAILED,
-                only_from=(ComplaintStatus.RECEIVED, ComplaintStatus.REOPENED),
-                note="every private channel failed",
-                actor=SYSTEM,
-                at=now,
-            )
+    ).all()
+    return bool(statuses) and all(s == DeliveryStatus.DEAD for s in statuses)
 
 
 @dataclasses.dataclass

@@ -84,28 +84,32 @@ def celery_init_app(app: Flask) -> Celery:
 
 
 def ring(delivery_ids: Iterable[int]) -> int:
-    """Publish a delivery task per id; return how many were published.
+    """Publish delivery tasks for ``delivery_ids``; return how many ids were published.
 
-    A broker that is down or wiped only delays work: the rows are committed already and the
-    sweeper publishes them again, so a failure here is logged, never raised to the caller.
+    One task carries up to ``BRIDGE_DELIVERY_BATCH`` ids (a complaint's rows travel together),
+    so the broker sees a message per batch, not per row. A broker that is down or wiped only
+    delays work: the rows are committed already and the sweeper publishes them again, so a
+    failure here is logged, never raised to the caller.
     """
     celery_app: Celery = current_app.extensions["celery"]
+    batch = current_app.config["BRIDGE_SETTINGS"].delivery_batch
     published = 0
     ids = list(delivery_ids)
     if not ids:
         return 0
     try:
         with celery_app.producer_or_acquire() as producer:
-            for delivery_id in ids:
+            for start in range(0, len(ids), batch):
+                chunk = ids[start : start + batch]
                 celery_app.send_task(
                     DELIVER_TASK,
-                    args=[delivery_id],
+                    args=[chunk],
                     queue=QUEUE,
                     producer=producer,
                     retry=True,
                     retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
                 )
-                published += 1
+                published += len(chunk)
     except Exception as exc:  # any broker failure: the sweeper will publish these later
         log.warning(
             "broker publish failed after %d of %d deliveries (%s); the sweeper will retry",
@@ -141,7 +145,7 @@ def ring_later(delivery_id: int, countdown: float) -> None:
     celery_app: Celery = current_app.extensions["celery"]
     try:
         celery_app.send_task(
-            DELIVER_TASK, args=[delivery_id], queue=QUEUE, countdown=max(0.0, countdown)
+            DELIVER_TASK, args=[[delivery_id]], queue=QUEUE, countdown=max(0.0, countdown)
         )
     except Exception as exc:  # the row keeps its time; the sweeper publishes it when due
         log.warning("broker publish failed for delivery %s (%s)", delivery_id, type(exc).__name__)

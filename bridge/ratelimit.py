@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ class Slot:
 
 
 class RateLimiter:
-    """Acquire a slot before a provider call, release it with the time the call ended."""
+    """Acquire slots before provider calls, release them with the time each call ended."""
 
     def __init__(self, engine: Engine, limits, clock=time.time):
         self.engine = engine
@@ -36,49 +37,95 @@ class RateLimiter:
     def acquire(self, kind: str, target: str, hold: float) -> tuple[Slot | None, float]:
         """Take a slot for ``hold`` seconds at most; return ``(slot, 0)`` or ``(None, wait)``."""
         with Session(self.engine) as db, db.begin():
-            return self.acquire_in(db, kind, target, hold)
+            return self.acquire_in(db, [(kind, target)], hold)[0]
 
     def release(self, slot: Slot, *, quiet_for: float = 0.0) -> None:
         """Count the send from now (plus ``quiet_for`` when a provider asked to slow down)."""
         with Session(self.engine) as db, db.begin():
-            self.release_in(db, slot, quiet_for=quiet_for)
+            self.release_in(db, [(slot, quiet_for)])
 
     def acquire_in(
-        self, db: Session, kind: str, target: str, hold: float
-    ) -> tuple[Slot | None, float]:
-        """:meth:`acquire` inside the caller's transaction (the row lock lasts until it ends)."""
-        count, seconds = self.limits[kind]
-        key = f"{kind}:{target}"
-        row = _locked_row(db, key)
+        self, db: Session, wanted: Sequence[tuple[str, str]], hold: float
+    ) -> list[tuple[Slot | None, float]]:
+        """:meth:`acquire` for each ``(kind, target)`` inside the caller's transaction, in
+        order; the key rows stay locked until it ends. Keys are locked in sorted order, so two
+        batches never wait for each other in a cycle."""
+        answers: list[tuple[Slot | None, float]] = [(None, 0.0)] * len(wanted)
+        by_key: dict[str, list[int]] = {}
+        for index, (kind, target) in enumerate(wanted):
+            by_key.setdefault(f"{kind}:{target}", []).append(index)
         now = self.clock()
-        recent = sorted(t for t in row.sent if t > now - seconds)
-        if len(recent) >= count:
-            # A send still in flight holds a placeholder in the future; count it as ending
-            # now, so the caller looks again in ``seconds`` rather than after the lease.
-            return None, max(0.01, min(recent[-count], now) + seconds - now)
-        token = now + hold
-        while token in recent:
-            token += 1e-6
-        row.sent = [*recent, token]
-        return Slot(key, token), 0.0
+        rows = _locked_rows(db, by_key)
+        for key in sorted(by_key):
+            count, seconds = self.limits[key.split(":", 1)[0]]
+            recent = sorted(t for t in rows[key] if t > now - seconds)
+            for index in by_key[key]:
+                if len(recent) >= count:
+                    # A send still in flight holds a placeholder in the future; count it as
+                    # ending now, so the caller looks again in ``seconds``, not after the lease.
+                    answers[index] = (None, max(0.01, min(recent[-count], now) + seconds - now))
+                    continue
+                token = now + hold
+                while token in recent:
+                    token += 1e-6
+                recent = sorted([*recent, token])
+                answers[index] = (Slot(key, token), 0.0)
+            rows[key] = recent
+        _write_rows(db, rows)
+        return answers
 
-    def release_in(self, db: Session, slot: Slot, *, quiet_for: float = 0.0) -> None:
-        """:meth:`release` inside the caller's transaction."""
-        row = _locked_row(db, slot.key)
-        ended = self.clock() + max(0.0, quiet_for)
-        row.sent = sorted(ended if t == slot.token else t for t in row.sent)
+    def release_in(self, db: Session, released: Sequence[tuple[Slot, float]]) -> None:
+        """:meth:`release` for each ``(slot, quiet_for)`` inside the caller's transaction."""
+        ended = self.clock()
+        by_key: dict[str, dict[float, float]] = {}
+        for slot, quiet_for in released:
+            by_key.setdefault(slot.key, {})[slot.token] = ended + max(0.0, quiet_for)
+        rows = _locked_rows(db, by_key)
+        _write_rows(db, {k: sorted(by_key[k].get(t, t) for t in sent) for k, sent in rows.items()})
 
 
-def _locked_row(db: Session, key: str) -> RateLimitSlot:
-    """The key's row, locked for this transaction; created when missing."""
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        # The row exists after a target's first send: lock it directly (one round trip).
-        row = db.get(RateLimitSlot, key, with_for_update=True, populate_existing=True)
-        if row is not None:
-            return row
-    # SQLite: a write first takes the database's write lock up front, so the read-modify-write
-    # never meets a concurrent writer. PostgreSQL: create the row, then lock it.
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.execute(insert(RateLimitSlot.__table__).values(key=key, sent=[]).on_conflict_do_nothing())
-    return db.get(RateLimitSlot, key, with_for_update=True, populate_existing=True)
+def _locked_rows(db: Session, keys: Iterable[str]) -> dict[str, list[float]]:
+    """The keys' recent send times, their rows locked (in key order) for this transaction;
+    rows are created for keys seen for the first time."""
+    keys = sorted(set(keys))
+    if not keys:
+        return {}
+    rows = _select_locked(db, keys)
+    missing = [k for k in keys if k not in rows]
+    if missing:
+        # SQLite: the caller's transaction already holds the write lock (its claim came first).
+        # PostgreSQL: a concurrent first insert of the same key waits for ours, then does nothing.
+        dialect = db.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        db.execute(
+            insert(_TABLE)
+            .values([{"key": k, "sent": []} for k in missing])
+            .on_conflict_do_nothing()
+        )
+        rows |= _select_locked(db, missing)
+    return rows
+
+
+def _select_locked(db: Session, keys: list[str]) -> dict[str, list[float]]:
+    return {
+        key: list(sent or [])
+        for key, sent in db.execute(
+            select(_TABLE.c.key, _TABLE.c.sent)
+            .where(_TABLE.c.key.in_(keys))
+            .order_by(_TABLE.c.key)
+            .with_for_update()
+        )
+    }
+
+
+def _write_rows(db: Session, rows: dict[str, list[float]]) -> None:
+    if rows:
+        db.connection().execute(
+            update(_TABLE)
+            .where(_TABLE.c.key == bindparam("row_key"))
+            .values(sent=bindparam("new_sent")),
+            [{"row_key": k, "new_sent": v} for k, v in rows.items()],
+        )
+
+
+_TABLE = RateLimitSlot.__table__

@@ -129,6 +129,9 @@ class Settings:
     sweep_interval: float = 15.0
     #: Hard limit of one delivery task; a claim's lease is this plus a margin.
     task_time_limit: float = 120.0
+    #: Most outbox rows one delivery task claims and sends (its own plus due ones it takes on).
+    #: A worker killed mid-batch leaves the rows it held to ``needs_review``: this bounds them.
+    delivery_batch: int = 10
     #: Seconds to wait for a provider's answer once a request went out (None: each adapter's).
     http_timeout: float | None = None
     allow_private_webhooks: bool = False
@@ -185,6 +188,12 @@ class Settings:
             raise SettingsError("BRIDGE_TASK_TIME_LIMIT must be a number of seconds") from None
         if not 5 <= task_time_limit <= 1800:
             raise SettingsError("BRIDGE_TASK_TIME_LIMIT must be between 5 and 1800 seconds")
+        try:
+            delivery_batch = int(env.get("BRIDGE_DELIVERY_BATCH", "10"))
+        except ValueError:
+            raise SettingsError("BRIDGE_DELIVERY_BATCH must be a whole number") from None
+        if not 1 <= delivery_batch <= 500:
+            raise SettingsError("BRIDGE_DELIVERY_BATCH must be between 1 and 500")
         http_timeout = None
         if env.get("BRIDGE_HTTP_TIMEOUT"):
             try:
@@ -230,6 +239,7 @@ class Settings:
             ),
             sweep_interval=sweep_interval,
             task_time_limit=task_time_limit,
+            delivery_batch=delivery_batch,
             http_timeout=http_timeout,
             allow_private_webhooks=_flag(env, "BRIDGE_ALLOW_PRIVATE_WEBHOOKS"),
             channel_secrets={

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from flask import current_app
@@ -50,35 +51,57 @@ def iso(moment: dt.datetime) -> str:
 
 def record_event(
     db: Session, *, type_: str, complaint: Complaint | None, data: dict[str, Any], at: dt.datetime
-) -> Event:
-    """Add one event with the next global ``seq``.
+) -> None:
+    """Add one event with the next global ``seq`` (see :func:`record_events`)."""
+    record_events(db, [(type_, complaint, data)], at=at)
+
+
+def record_events(
+    db: Session,
+    events: Sequence[tuple[str, Complaint | None, dict[str, Any]]],
+    *,
+    at: dt.datetime,
+) -> None:
+    """Add ``(type, complaint, data)`` events with the next global ``seq`` numbers, in order:
+    one counter update and one insert however many there are.
 
     The counter row stays locked until the caller commits, so events commit in ``seq`` order:
     a poller that has seen ``seq`` N will never later find an event below N.
     """
-    seq = db.execute(
+    if not events:
+        return
+    last = db.execute(
         update(Counter)
         .where(Counter.name == EVENT_SEQ)
-        .values(value=Counter.value + 1)
+        .values(value=Counter.value + len(events))
         .returning(Counter.value)
     ).scalar()
-    if seq is None:
+    if last is None:
         # First event ever: create the counter (a concurrent first insert makes this fail and
         # the caller's transaction retry is not worth it: the migration seeds the row).
-        db.execute(insert(Counter).values(name=EVENT_SEQ, value=1))
-        seq = 1
-    settings = current_app.config["BRIDGE_SETTINGS"]
-    event = Event(
-        seq=seq,
-        complaint_id=complaint.id if complaint is not None else None,
-        type=type_,
-        data={"seq": seq, **data, "occurred_at": iso(at)},
-        occurred_at=at,
-        push_status="pending" if settings.wadule_callback_url else "skipped",
-        next_push_at=at,
+        db.execute(insert(Counter).values(name=EVENT_SEQ, value=len(events)))
+        last = len(events)
+    push_status = (
+        "pending" if current_app.config["BRIDGE_SETTINGS"].wadule_callback_url else "skipped"
     )
-    db.add(event)
-    return event
+    occurred = iso(at)
+    first = last - len(events) + 1
+    db.execute(
+        insert(Event),
+        [
+            {
+                "seq": seq,
+                "complaint_id": complaint.id if complaint is not None else None,
+                "type": type_,
+                "data": {"seq": seq, **data, "occurred_at": occurred},
+                "occurred_at": at,
+                "push_status": push_status,
+                "push_attempts": 0,
+                "next_push_at": at,
+            }
+            for seq, (type_, complaint, data) in enumerate(events, start=first)
+        ],
+    )
 
 
 def envelope(event: Event) -> dict[str, Any]:
@@ -142,20 +165,7 @@ def change_status(
     set_committed_value(complaint, "status", str(new))
     if new == ComplaintStatus.REOPENED:
         db.refresh(complaint, ["round"])
-    record_event(
-        db,
-        type_="complaint.status_changed",
-        complaint=complaint,
-        data={
-            "wadule_id": complaint.wadule_id,
-            "status": str(new),
-            "previous_status": current,
-            "opd": complaint.opd.slug,
-            "note": note,
-            "actor": actor.as_dict(),
-        },
-        at=at,
-    )
+    record_events(db, [_status_event(complaint, new, current, note, actor)], at=at)
     if new == ComplaintStatus.REOPENED:
         from bridge.complaints import plan_deliveries
 
@@ -170,6 +180,67 @@ def change_status(
             row.complaint_id = complaint.id
             db.add(row)
     return True
+
+
+def _status_event(complaint: Complaint, new: str, previous: str, note: str | None, actor: Actor):
+    return (
+        "complaint.status_changed",
+        complaint,
+        {
+            "wadule_id": complaint.wadule_id,
+            "status": str(new),
+            "previous_status": str(previous),
+            "opd": complaint.opd.slug,
+            "note": note,
+            "actor": actor.as_dict(),
+        },
+    )
+
+
+def advance(
+    db: Session,
+    moves: Sequence[tuple[Complaint, str, ComplaintStatus, str | None]],
+    *,
+    actor: Actor,
+    at: dt.datetime,
+) -> list[tuple[str, Complaint, dict[str, Any]]]:
+    """The system's status changes for complaints the caller has locked and whose current
+    status it has read: ``(complaint, current, new, note)`` each, one update per new status
+    and one history insert for all. Returns their events for the caller to record with its
+    own (:func:`record_events`), so a batch takes the event counter once.
+    """
+    by_status: dict[str, list[int]] = {}
+    for complaint, current, new, _note in moves:
+        if new == ComplaintStatus.REOPENED or not can_transition(current, new):
+            raise IllegalTransition(current, str(new))
+        by_status.setdefault(str(new), []).append(complaint.id)
+    for new, ids in by_status.items():
+        db.execute(
+            update(Complaint)
+            .where(Complaint.id.in_(ids))
+            .values(status=new, updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
+    if moves:
+        db.execute(
+            insert(StatusChange),
+            [
+                {
+                    "complaint_id": complaint.id,
+                    "status": str(new),
+                    "note": note,
+                    "actor_kind": actor.kind,
+                    "actor_name": actor.name,
+                    "at": at,
+                }
+                for complaint, _current, new, note in moves
+            ],
+        )
+    events = []
+    for complaint, current, new, note in moves:
+        set_committed_value(complaint, "status", str(new))
+        events.append(_status_event(complaint, new, current, note, actor))
+    return events
 
 
 def reroute(
@@ -246,14 +317,23 @@ def delivery_event(
     external_id: str | None = None,
 ) -> None:
     """Record ``complaint.delivery_updated`` for an outcome of a complaint's own delivery."""
+    event = delivery_event_of(delivery, status=status, error=error, external_id=external_id)
+    if event is not None:
+        record_events(db, [event], at=at)
+
+
+def delivery_event_of(
+    delivery: Delivery, *, status: str, error: str | None, external_id: str | None = None
+):
+    """The ``complaint.delivery_updated`` event of an outcome, or None for the bridge's
+    replies (they are not Wadule's business)."""
     if delivery.purpose == "reply" or delivery.complaint_id is None:
-        return
+        return None
     complaint = delivery.complaint
-    record_event(
-        db,
-        type_="complaint.delivery_updated",
-        complaint=complaint,
-        data={
+    return (
+        "complaint.delivery_updated",
+        complaint,
+        {
             "wadule_id": complaint.wadule_id,
             "opd": complaint.opd.slug,
             "channel": delivery.kind,
@@ -262,5 +342,4 @@ def delivery_event(
             "external_id": external_id or delivery.external_id,
             "error": error,
         },
-        at=at,
     )

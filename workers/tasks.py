@@ -9,9 +9,11 @@ from bridge.queue import DELIVER_TASK, PUSH_TASK, SWEEP_TASK
 
 
 @shared_task(name=DELIVER_TASK, ignore_result=True)
-def deliver(delivery_id: int) -> str:
-    """Attempt one outbox row; retries are scheduled by the domain code through the row."""
-    return delivery.deliver(delivery_id).outcome.value
+def deliver(delivery_ids: list[int] | int) -> dict:
+    """Attempt these outbox rows, and other due ones up to a batch; retries are scheduled by
+    the domain code through the rows. (A bare id is a message from an older version.)"""
+    ids = [delivery_ids] if isinstance(delivery_ids, int) else list(delivery_ids)
+    return delivery.deliver_batch(ids).summary()
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)

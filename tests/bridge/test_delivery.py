@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 from bridge import delivery
 from bridge.db import new_session
 from bridge.directory import import_directory
-from bridge.models import Complaint, Delivery, SandboxMessage, utcnow
+from bridge.models import Complaint, Delivery, Event, SandboxMessage, utcnow
 from schemas.directory import DirectorySchema
+from tests.fakes.server import Delay
 from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
 from tests.support import auth
 
@@ -288,3 +289,128 @@ def test_sandbox_sends_land_in_the_inbox(make_app, keys):
     )
     assert "Sutrisno" in message.text and message.text.endswith("[catatan]")
     assert row(app, delivery_id).external_id == f"sandbox-{delivery_id}"
+
+
+# Batches: a doorbell takes on other due rows; one claim, one record, one event insert.
+
+
+def test_a_doorbell_takes_on_the_oldest_due_rows_up_to_the_batch(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_BATCH="3")
+    ids = [submit(app, f"WDL-B{n}") for n in range(5)]
+    with app.app_context():
+        first = delivery.deliver_batch([ids[4]])
+    # Its own row first, then the oldest due ones.
+    assert list(first.results) == [ids[4], ids[0], ids[1]]
+    assert first.summary() == {"sent": 3}
+    assert [row(app, i).status for i in ids[2:4]] == ["pending", "pending"]
+    with app.app_context():
+        assert delivery.deliver_batch([ids[0]]).summary() == {"sent": 2}
+        # The doorbells of rows already taken on find nothing to do, and call nobody.
+        assert delivery.deliver_batch([ids[1]]).results == {}
+    assert len(waha.requests) == 5
+    assert len(waha.received(GROUP)) == 5
+
+
+def test_rows_another_worker_holds_are_skipped_not_waited_for(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_BATCH="5")
+    held, other = submit(app, "WDL-HELD"), submit(app, "WDL-FREE")
+    with app.app_context(), new_session() as holder:
+        # Another worker's claim transaction holds the row (PostgreSQL row lock).
+        holder.execute(select(Delivery.id).where(Delivery.id == held).with_for_update()).all()
+        with app.app_context():
+            batch = delivery.deliver_batch([held])
+        holder.rollback()
+    assert batch.summary() == {"sent": 1} and list(batch.results) == [other]
+    assert row(app, held).status == "pending"
+
+
+def test_one_group_gets_one_send_per_window_within_a_batch(engine_app, waha):
+    app = engine_app(BRIDGE_RATE_LIMITS="whatsapp_group=1/60", BRIDGE_DELIVERY_BATCH="5")
+    ids = [submit(app, f"WDL-L{n}") for n in range(3)]
+    with app.app_context():
+        batch = delivery.deliver_batch([ids[0]])
+    assert batch.results[ids[0]].outcome == "sent"
+    for waiting in ids[1:]:
+        assert batch.results[waiting].outcome == "throttled"
+        assert 59 <= batch.results[waiting].retry_in <= 61
+        held_back = row(app, waiting)
+        assert (held_back.status, held_back.attempts, held_back.claim_token) == ("pending", 0, None)
+        assert held_back.next_attempt_at > utcnow() + dt.timedelta(seconds=55)
+    assert len(waha.requests) == 1
+
+
+def test_rows_not_reached_within_half_the_time_limit_are_handed_back(engine_app, waha):
+    app = engine_app(
+        BRIDGE_TASK_TIME_LIMIT="5", BRIDGE_HTTP_TIMEOUT="1.6", BRIDGE_DELIVERY_BATCH="3"
+    )
+    ids = [submit(app, f"WDL-T{n}") for n in range(3)]
+    waha.delay_next(1.4, times=2)  # two slow answers use up the 2.5 s budget
+    with app.app_context():
+        batch = delivery.deliver_batch([ids[0]])
+    assert [batch.results[i].outcome for i in ids[:2]] == ["sent", "sent"]
+    assert ids[2] not in batch.results
+    back = row(app, ids[2])
+    assert (back.status, back.attempts, back.claim_token, back.lease_until) == (
+        "pending",
+        0,
+        None,
+        None,
+    )
+    assert len(waha.requests) == 2
+    assert attempt(app, ids[2]).outcome == "sent"
+
+
+def test_each_row_records_its_own_answer_time(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_BATCH="2")
+    first, second = submit(app, "WDL-S1"), submit(app, "WDL-S2")
+    waha.script(Delay(0), Delay(0.5))
+    with app.app_context():
+        delivery.deliver_batch([first])
+    gap = row(app, second).sent_at - row(app, first).sent_at
+    assert gap >= dt.timedelta(seconds=0.45)
+
+
+def test_a_claim_lost_mid_batch_records_only_the_rows_still_held(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_BATCH="2")
+    lost, kept = submit(app, "WDL-LOST"), submit(app, "WDL-KEPT")
+    waha.script(Delay(0), Delay(0.6))  # the sweeper acts while the second send is out
+
+    def sweeper_moves_the_first_row_on():
+        waha.wait_for_requests(2)
+        with app.app_context(), new_session() as db:
+            db.execute(
+                update(Delivery)
+                .where(Delivery.id == lost)
+                .values(status="needs_review", claim_token=None, last_error="lease expired")
+            )
+            db.commit()
+
+    thread = threading.Thread(target=sweeper_moves_the_first_row_on)
+    thread.start()
+    with app.app_context():
+        batch = delivery.deliver_batch([lost])
+    thread.join()
+    assert batch.results[lost].outcome == "skipped"
+    assert batch.results[kept].outcome == "sent"
+    assert (row(app, lost).status, row(app, lost).last_error) == ("needs_review", "lease expired")
+    assert complaint_of(app, "WDL-LOST").status == "received"
+    assert complaint_of(app, "WDL-KEPT").status == "forwarded"
+
+
+def test_a_batch_writes_events_in_order_per_complaint(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_BATCH="3")
+    ids = [submit(app, f"WDL-E{n}") for n in range(3)]
+    with app.app_context():
+        delivery.deliver_batch([ids[0]])
+    with app.app_context(), new_session() as db:
+        events = db.scalars(select(Event).order_by(Event.seq)).all()
+    seqs = [e.seq for e in events]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert all(e.data["seq"] == e.seq for e in events)
+    for n in range(3):
+        mine = [e for e in events if e.data["wadule_id"] == f"WDL-E{n}"]
+        assert [(e.type, e.data["status"]) for e in mine] == [
+            ("complaint.delivery_updated", "sent"),
+            ("complaint.status_changed", "forwarded"),
+        ]
+        assert mine[1].data["previous_status"] == "received"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.orm import Session
 
 from bridge.db import engine_of
 from bridge.ratelimit import RateLimiter
@@ -62,3 +63,20 @@ def test_provider_asked_to_slow_down(limiter):
     limiter.release(slot, quiet_for=30)
     clock.now += 31
     assert limiter.acquire("whatsapp_group", "g1", hold=60)[1] == pytest.approx(1.0)
+
+
+def test_a_batch_takes_what_each_target_allows_in_one_transaction(limiter):
+    limiter, clock = limiter
+    wanted = [("telegram", "c")] * 4 + [("whatsapp_group", "g1")] * 2 + [("telegram", "d")]
+    with Session(limiter.engine) as db, db.begin():
+        answers = limiter.acquire_in(db, wanted, hold=30)
+    granted = [slot is not None for slot, _ in answers]
+    assert granted == [True, True, True, False, True, False, True]
+    # The slots still in flight count as ending now: look again in one window.
+    assert answers[3][1] == pytest.approx(10.0) and answers[5][1] == pytest.approx(2.0)
+    clock.now += 3
+    with Session(limiter.engine) as db, db.begin():
+        limiter.release_in(db, [(slot, 0.0) for slot, _ in answers if slot is not None])
+    assert limiter.acquire("whatsapp_group", "g1", hold=60)[1] == pytest.approx(2.0)
+    clock.now += 10
+    assert limiter.acquire("telegram", "c", hold=30)[0] is not None
