@@ -479,7 +479,7 @@ def _record(
         # One statement per shape of outcome (sent, retrying, ...), executed for many rows.
         db.connection().execute(
             update(table)
-            .where(table.c.id == bindparam("row_id"))
+            .where(table.c.id == bindparam("row_id"), table.c.claim_token == token)
             .values({c: bindparam(f"new_{c}") for c in columns}),
             rows,
         )
