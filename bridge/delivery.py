@@ -16,6 +16,7 @@ import enum
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 
@@ -45,6 +46,27 @@ log = logging.getLogger(__name__)
 
 MAX_BROKER_COUNTDOWN = queue.MAX_COUNTDOWN
 JITTER = 0.2
+
+#: Set while a batch runs in this process, and when someone asked the batch to stop early.
+_running = threading.Event()
+_stop = threading.Event()
+
+
+def stop_softly() -> bool:
+    """Ask the running batch to stop before its next provider call: the call in flight ends,
+    the outcomes are recorded and the rows not yet attempted are handed back. Returns False
+    when no batch runs (the caller may then stop at once). The worker's SIGTERM handler uses
+    it, so a pool process that Celery terminates (cancelled on a lost broker connection, cold
+    shutdown) does not leave its whole batch to ``needs_review``."""
+    if not _running.is_set():
+        return False
+    _stop.set()
+    return True
+
+
+def stopping() -> bool:
+    """Whether a stop was asked for (the worker then ends its process after the batch)."""
+    return _stop.is_set()
 
 
 class Outcome(enum.StrEnum):
@@ -121,8 +143,17 @@ def deliver_batch(ids: Sequence[int], *, take_on: bool = True) -> Batch:
     broker message serve many rows when a backlog builds up. Three short transactions: claim
     (rows and rate-limit slots), then the provider calls with no transaction open, then the
     record of every outcome. Rows not reached before half the task's time limit are handed
-    back untouched, so a slow provider cannot hold a batch past its lease.
+    back untouched, so a slow provider cannot hold a batch past its lease; so are the rows not
+    reached when :func:`stop_softly` was called.
     """
+    _running.set()
+    try:
+        return _deliver_batch(ids, take_on)
+    finally:
+        _running.clear()
+
+
+def _deliver_batch(ids: Sequence[int], take_on: bool) -> Batch:
     db = database.session()
     settings = _settings()
     batch = Batch()
@@ -146,7 +177,7 @@ def deliver_batch(ids: Sequence[int], *, take_on: bool = True) -> Batch:
     for attempt in attempts:
         if attempt.outcome is not None:  # decided without a provider call
             continue
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or _stop.is_set():
             handed_back.append(attempt)
             continue
         try:
@@ -522,7 +553,8 @@ def _record(
         if retry_in is not None and retry_in <= MAX_BROKER_COUNTDOWN:
             queue.ring_later(delivery.id, retry_in)
     if handed_back:
-        log.info("%d deliveries handed back unattempted (task time budget)", len(handed_back))
+        why = "stop requested" if _stop.is_set() else "task time budget"
+        log.info("%d deliveries handed back unattempted (%s)", len(handed_back), why)
         queue.ring([a.delivery.id for a in handed_back])
 
 

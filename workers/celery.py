@@ -4,7 +4,7 @@ from celery.signals import worker_process_init
 
 from bridge import create_app
 from bridge.db import engine_of
-from workers import tasks  # noqa: F401  (registers the shared tasks)
+from workers import stopping, tasks  # noqa: F401  (register the tasks and the SIGTERM handler)
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from bridge import callbacks, delivery
 from bridge.queue import DELIVER_TASK, PUSH_TASK, SWEEP_TASK
+from workers import stopping
 
 
 @shared_task(name=DELIVER_TASK, ignore_result=True)
@@ -13,7 +14,12 @@ def deliver(delivery_ids: list[int] | int) -> dict:
     """Attempt these outbox rows, and other due ones up to a batch; retries are scheduled by
     the domain code through the rows. (A bare id is a message from an older version.)"""
     ids = [delivery_ids] if isinstance(delivery_ids, int) else list(delivery_ids)
-    return delivery.deliver_batch(ids).summary()
+    summary = delivery.deliver_batch(ids).summary()
+    if delivery.stopping():
+        # The pool terminated this process mid-batch (see workers.stopping): the batch has
+        # recorded its outcomes and handed back the rest; now die as asked.
+        stopping.end_process()
+    return summary
 
 
 @shared_task(name=SWEEP_TASK, ignore_result=True)

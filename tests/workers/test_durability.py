@@ -7,18 +7,35 @@ redis-server, in sandbox mode (every send lands in the sandbox inbox, atomically
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bridge.db import new_session
+from bridge.directory import import_directory
 from bridge.models import Delivery, SandboxMessage
 from bridge.statuses import DeliveryStatus
+from schemas.directory import DirectorySchema
+from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
 from tests.support import auth, free_port
 
 URL = "/api/v1/complaints"
 FAST = {"BRIDGE_RATE_LIMITS": "whatsapp_group=1000/1,telegram=1000/1,webhook=1000/1"}
+ONE_GROUP = {
+    "triage": "umum",
+    "opds": [
+        {
+            "slug": "umum",
+            "name": "Bagian Umum",
+            "categories": ["umum"],
+            "channels": [{"kind": "whatsapp_group", "target": "120363000000000077@g.us"}],
+        }
+    ],
+}
 
 
 def post_many(client, key, count, prefix="WDL-D"):
@@ -132,3 +149,59 @@ def test_worker_killed_mid_batch_loses_nothing(make_app, env, keys, processes):
     assert review <= 2 * batch, counts
     assert sent + review == total
     assert inbox(app) == (sent, sent)
+
+
+def pool_processes(parent: int) -> list[int]:
+    """The pids whose parent is ``parent`` (a worker's pool processes), from ``/proc``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = (Path("/proc") / entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == parent:
+                found.append(int(entry))
+    return found
+
+
+def test_a_pool_process_terminated_mid_batch_ends_its_call_and_hands_back_the_rest(
+    make_app, env, keys, processes
+):
+    with FakeWaha() as waha:
+        fault_env = env | {
+            "BRIDGE_SANDBOX": "0",
+            "BRIDGE_WAHA_URL": waha.url,
+            "BRIDGE_WAHA_API_KEY": DEFAULT_API_KEY,
+            "BRIDGE_RATE_LIMITS": "whatsapp_group=1000/1",
+            "BRIDGE_DELIVERY_BATCH": "5",
+            "BRIDGE_TASK_TIME_LIMIT": "60",
+            "BRIDGE_HTTP_TIMEOUT": "5",
+        }
+        app = make_app(**fault_env)
+        with app.app_context(), new_session() as db:
+            import_directory(db, DirectorySchema().load(ONE_GROUP))
+            db.commit()
+        client = app.test_client()
+        for n in range(5):
+            body = {"wadule_id": f"WDL-T-{n}", "title": "Judul", "body": "Isi.", "category": "umum"}
+            assert client.post(URL, json=body, headers=auth(keys["wadule"])).status_code == 202
+        waha.delay_next(1.5)  # the batch's first call is still out when the SIGTERM comes
+
+        processes.env.update(fault_env)
+        worker = processes.start("worker", "worker", "--concurrency", "1")
+        waha.wait_for_requests(1, timeout=60)
+        # What Celery does to a pool process when it cancels its task (broker connection lost)
+        # or at a cold shutdown.
+        (child,) = pool_processes(worker.pid)
+        os.kill(child, signal.SIGTERM)
+
+        # Lease is 70 s: a batch left to expire would not settle in time, and in needs_review.
+        counts = wait_until_settled(app, 5, 45, processes)
+        assert counts == {DeliveryStatus.SENT: 5}
+        assert sorted(m.text.split("\n")[0] for m in waha.messages) == sorted(
+            {m.text.split("\n")[0] for m in waha.messages}
+        )
+        assert len(waha.messages) == 5
+    assert child not in pool_processes(worker.pid), "the terminated process did not end"
+    assert "4 deliveries handed back unattempted (stop requested)" in processes.log("worker")

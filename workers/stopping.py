@@ -1,0 +1,48 @@
+"""A pool process told to stop (SIGTERM) mid-batch ends its provider call first.
+
+Celery terminates a pool process with SIGTERM when it cancels the task it runs (the broker
+connection was lost) and at a cold shutdown. billiard's own handler raises ``SystemExit``
+wherever the process is, so a batch dies holding every row it claimed, and they all end up in
+``needs_review``. Here the handler only asks the batch to stop
+(:func:`bridge.delivery.stop_softly`): the call in flight ends, the outcomes are recorded, the
+rows not attempted are handed back, and then the task ends the process through billiard's
+handler, as it would have. A process that is not in a batch is ended at once, as before.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from celery.signals import task_prerun
+
+from bridge import delivery
+
+_pool_handler = signal.SIG_DFL
+
+
+@task_prerun.connect
+def _install(**_kwargs) -> None:
+    # billiard sets its handler after Celery's process initializer has run, so ours goes in
+    # before the first task instead.
+    global _pool_handler
+    current = signal.getsignal(signal.SIGTERM)
+    if current is not _on_sigterm:
+        _pool_handler = current
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum, frame) -> None:
+    if not delivery.stop_softly():
+        _end(signum, frame)
+
+
+def end_process() -> None:
+    """End this pool process as a SIGTERM would have (called once the batch has recorded)."""
+    _end(signal.SIGTERM, None)
+
+
+def _end(signum, frame) -> None:
+    if callable(_pool_handler):
+        _pool_handler(signum, frame)  # billiard's: SystemExit, then the pool is told
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGTERM)
