@@ -196,8 +196,9 @@ def worker(concurrency: int | None) -> None:
     from bridge.queue import QUEUE
     from workers.celery import celery_app
 
-    # Deliveries mostly wait on providers, so twice as many processes as cores keeps the cores
-    # busy (measured with bench/delivery.py: 2 -> 34/s, 4 -> 49/s, 8 -> 45/s on 2 cores).
+    # Real providers take 0.2-1 s per call, so twice as many processes as cores keeps the cores
+    # busy while calls wait. With a fake that answers at once (bench/delivery.py, 2 cores,
+    # batches of 10) the pool size hardly matters: 2 -> 235/s, 4 -> 234/s, 8 -> 218/s.
     concurrency = concurrency or 2 * (os.cpu_count() or 1)
     argv = [
         "worker",
