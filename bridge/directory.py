@@ -113,6 +113,25 @@ def _sync_channels(opd: Opd, entries: list[dict]) -> None:
 
 
 DIRECTORY_VERSION = "directory"
+#: The directory's version as a column: every API request reads it along with its key (see
+#: :mod:`bridge.auth`), so that routing a complaint needs no round trip of its own.
+VERSION_COLUMN = (
+    select(Counter.__table__.c.value)
+    .where(Counter.__table__.c.name == DIRECTORY_VERSION)
+    .scalar_subquery()
+    .label("directory_version")
+)
+_VERSION_QUERY = select(VERSION_COLUMN)
+_NOTED_VERSION = "bridge.directory_version"
+
+
+def note_version(db: Session, version: int | None) -> None:
+    """Hand the next :func:`route` in ``db`` the directory version just read with an API key.
+
+    A version read a few milliseconds earlier in the same request is as good as a fresh one:
+    routing then sees the directory as a request arriving that much earlier would.
+    """
+    db.info[_NOTED_VERSION] = version
 
 
 def _bump_version(db: Session) -> None:
@@ -160,7 +179,10 @@ class DirectoryCache:
         self._lock = threading.Lock()
 
     def opds(self, db: Session) -> tuple[OpdInfo, ...]:
-        version = db.scalar(select(Counter.value).where(Counter.name == DIRECTORY_VERSION)) or 0
+        if _NOTED_VERSION in db.info:
+            version = db.info.pop(_NOTED_VERSION) or 0
+        else:
+            version = db.scalar(_VERSION_QUERY) or 0
         if version != self._version:
             rows = db.scalars(
                 select(Opd)

@@ -9,6 +9,7 @@ from flask import Flask, jsonify, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
+from flask_smorest.utils import resolve_schema_instance
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
@@ -99,6 +100,11 @@ class Blueprint(SmorestBlueprint):
     """flask-smorest's Blueprint with :class:`JsonBodyParser`."""
 
     ARGUMENTS_PARSER = JsonBodyParser()
+
+    def arguments(self, schema, **kwargs):
+        # Given a class, webargs builds the schema and its nested schemas again for every
+        # request; one instance serves them all (a schema keeps no state between loads).
+        return super().arguments(resolve_schema_instance(schema), **kwargs)
 
 
 def init_app(app: Flask) -> Api:

@@ -142,9 +142,13 @@ def test_wrong_role_is_403_and_writes_nothing(client, keys, directory):
 def test_revoked_key_stops_at_once(client, keys, directory):
     from bridge.auth import revoke_api_key
 
+    # Used first, so that a process that had seen the key must still refuse it next time.
+    assert client.post(URL, json=complaint(), headers=auth(keys["wadule"])).status_code == 202
     with directory.app_context(), new_session() as db:
         revoke_api_key(db, "wadule")
-    assert client.post(URL, json=complaint(), headers=auth(keys["wadule"])).status_code == 401
+    again = client.post(URL, json=complaint(wadule_id="WDL-2"), headers=auth(keys["wadule"]))
+    assert again.status_code == 401
+    assert count(directory, Complaint) == 1
 
 
 def test_opd_key_sees_only_its_own_without_reporter(client, keys):
