@@ -193,27 +193,40 @@ def _deliver_batch(ids: Sequence[int], take_on: bool) -> Batch:
     return batch
 
 
+def due(now: dt.datetime):
+    """Rows a worker may take now. The statuses are written into the SQL as literals: only then
+    can PostgreSQL prove that the partial index ``ix_deliveries_claimable`` covers the query
+    (a bound parameter could be any status)."""
+    claimable = bindparam(None, sorted(CLAIMABLE), expanding=True, literal_execute=True)
+    return and_(Delivery.status.in_(claimable), Delivery.next_attempt_at <= now)
+
+
+def oldest_due(now: dt.datetime, limit: int, *, besides: Sequence[int] = ()):
+    """The ``limit`` oldest due rows no other transaction has locked, locked for ours: the
+    queue-table pattern, served in order by ``ix_deliveries_claimable``."""
+    return (
+        select(Delivery.id)
+        .where(due(now), Delivery.id.not_in(list(besides)))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
 def _pick(db: Session, ids: Sequence[int], now: dt.datetime, *, limit: int | None):
     """Due rows among ``ids`` that no other worker holds, then (with ``limit``) the oldest
     other due rows up to ``limit``; loaded with channel, complaint and OPD, locked (PostgreSQL
     skips rows another transaction has locked; SQLite's claim re-checks instead)."""
-    due = and_(Delivery.status.in_([s.value for s in CLAIMABLE]), Delivery.next_attempt_at <= now)
     picked = list(
         db.scalars(
             select(Delivery.id)
-            .where(Delivery.id.in_(list(ids)), due)
+            .where(Delivery.id.in_(list(ids)), due(now))
             .order_by(Delivery.id)
             .with_for_update(skip_locked=True)
         )
     )
     if limit is not None and len(picked) < limit:
-        picked += db.scalars(
-            select(Delivery.id)
-            .where(due, Delivery.id.not_in(list(ids)))
-            .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit - len(picked))
-            .with_for_update(skip_locked=True)
-        )
+        picked += db.scalars(oldest_due(now, limit - len(picked), besides=ids))
     if not picked:
         return []
     loaded = db.scalars(
@@ -681,8 +694,7 @@ def sweep(limit: int = 1000) -> SweepResult:
     due_ids = db.scalars(
         select(Delivery.id)
         .where(
-            Delivery.status.in_([s.value for s in CLAIMABLE]),
-            Delivery.next_attempt_at <= now,
+            due(now),
             or_(Delivery.published_at.is_(None), Delivery.published_at < now - grace),
         )
         .order_by(Delivery.next_attempt_at)
