@@ -10,7 +10,7 @@ test: it prints figures.
    start and the drain rate is measured from the first ``sent`` to the last.
 
 Targets (issue 3): p95 under 1 s at 50 complaints/s; at least 200 deliveries/s on 2 cores.
-Each task claims up to ``BRIDGE_DELIVERY_BATCH`` due rows (default 10; ``--batch``).
+Each task claims up to ``BRIDGE_DELIVERY_BATCH`` due rows (default 20; ``--batch``).
 
     .venv/bin/python -m bench.delivery --rate 50 --seconds 20 --backlog 2000 --concurrency 4
 """
@@ -155,7 +155,7 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=4, help="pool size per worker")
-    parser.add_argument("--batch", type=int, default=10, help="BRIDGE_DELIVERY_BATCH")
+    parser.add_argument("--batch", type=int, default=20, help="BRIDGE_DELIVERY_BATCH")
     add_service_arguments(parser)
     args = parser.parse_args()
 

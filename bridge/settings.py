@@ -131,7 +131,7 @@ class Settings:
     task_time_limit: float = 120.0
     #: Most outbox rows one delivery task claims and sends (its own plus due ones it takes on).
     #: A worker killed mid-batch leaves the rows it held to ``needs_review``: this bounds them.
-    delivery_batch: int = 10
+    delivery_batch: int = 20
     #: Seconds to wait for a provider's answer once a request went out (None: each adapter's).
     http_timeout: float | None = None
     allow_private_webhooks: bool = False
@@ -189,7 +189,7 @@ class Settings:
         if not 5 <= task_time_limit <= 1800:
             raise SettingsError("BRIDGE_TASK_TIME_LIMIT must be between 5 and 1800 seconds")
         try:
-            delivery_batch = int(env.get("BRIDGE_DELIVERY_BATCH", "10"))
+            delivery_batch = int(env.get("BRIDGE_DELIVERY_BATCH", "20"))
         except ValueError:
             raise SettingsError("BRIDGE_DELIVERY_BATCH must be a whole number") from None
         if not 1 <= delivery_batch <= 500:
