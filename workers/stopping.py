@@ -12,6 +12,7 @@ handler, as it would have. A process that is not in a batch is ended at once, as
 from __future__ import annotations
 
 import signal
+import threading
 
 from celery.signals import task_prerun
 
@@ -25,6 +26,8 @@ def _install(**_kwargs) -> None:
     # billiard sets its handler after Celery's process initializer has run, so ours goes in
     # before the first task instead.
     global _pool_handler
+    if threading.current_thread() is not threading.main_thread():
+        return  # a thread pool: signals are the main thread's, and batches run side by side
     current = signal.getsignal(signal.SIGTERM)
     if current is not _on_sigterm:
         _pool_handler = current
