@@ -2,8 +2,9 @@
 
 ``pending``/``retrying`` --claim--> ``sending`` --> ``sent`` | ``retrying`` | ``dead`` |
 ``needs_review``. A row is claimed with a conditional UPDATE, so one worker holds it however
-many copies of its task the broker hands out. A row whose outcome is unknown (a timeout after
-the request went out, a lease that expired while sending) goes to ``needs_review`` and is never
+many copies of its task the broker hands out; a task claims, sends and records a batch of due
+rows at a time (:func:`deliver_batch`). A row whose outcome is unknown (a timeout after the
+request went out, a lease that expired while sending) goes to ``needs_review`` and is never
 posted again without a person deciding.
 """
 
