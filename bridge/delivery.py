@@ -29,6 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bridge import db as database
 from bridge import messages, public, queue
 from bridge.channels import (
+    PUBLIC_KINDS,
     ChannelAdapter,
     OutcomeUnknownError,
     OutgoingMessage,
@@ -642,7 +643,7 @@ def _every_private_dead(db: Session, delivery: Delivery) -> bool:
             Delivery.complaint_id == delivery.complaint_id,
             Delivery.round == delivery.round,
             Delivery.purpose != "reply",
-            Delivery.kind.not_in(["facebook_page", "instagram", "x"]),
+            Delivery.kind.not_in(PUBLIC_KINDS),
         )
     ).all()
     return bool(statuses) and all(s == DeliveryStatus.DEAD for s in statuses)
