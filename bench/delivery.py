@@ -31,12 +31,11 @@ from bench.services import add_service_arguments, start_services
 from bridge import create_app
 from bridge.complaints import ingest
 from bridge.db import engine_of, new_session
-from bridge.directory import import_directory
 from bridge.queue import QUEUE
 from bridge.settings import Settings
 from bridge.workflow import Actor
-from schemas.directory import DirectorySchema
-from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
+from tests.fakes.waha import FakeWaha
+from tests.support import use_directory
 
 GROUPS = 20
 DIRECTORY = {
@@ -165,18 +164,14 @@ def main() -> None:
         )
         waha = stack.enter_context(FakeWaha())
         env = services.env | {
-            "BRIDGE_SANDBOX": "0",
-            "BRIDGE_WAHA_URL": waha.url,
-            "BRIDGE_WAHA_API_KEY": DEFAULT_API_KEY,
+            **waha.bridge_settings(),
             "BRIDGE_RATE_LIMITS": "whatsapp_group=100000/1",
             "BRIDGE_SWEEP_INTERVAL": "5",
             "BRIDGE_DELIVERY_BATCH": str(args.batch),
         }
         app = create_app(settings=Settings.from_env(env))
         stack.callback(engine_of(app).dispose)
-        with app.app_context(), new_session() as db:
-            import_directory(db, DirectorySchema().load(DIRECTORY))
-            db.commit()
+        use_directory(app, DIRECTORY)
         db_url = env["BRIDGE_DATABASE_URL"]
         print(
             f"machine: {os.cpu_count()} cores; workers {args.workers} x concurrency "

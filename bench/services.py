@@ -31,7 +31,6 @@ from bench import reference_app
 from bridge import create_app
 from bridge.auth import create_api_key
 from bridge.db import engine_of, new_session
-from bridge.directory import import_directory, load_directory_file
 from bridge.migrate import upgrade
 from bridge.settings import Settings
 from tests import support
@@ -275,9 +274,8 @@ def _prepare_bridge_database(env: dict[str, str]) -> str:
     upgrade(env["BRIDGE_DATABASE_URL"])
     app = create_app(settings=Settings.from_env(env))
     try:
+        support.use_directory(app)
         with app.app_context(), new_session() as db:
-            import_directory(db, load_directory_file(SAMPLE_DIRECTORY))
-            db.commit()
             return create_api_key(db, name="wadule", role="wadule", opd_slug=None)
     finally:
         engine_of(app).dispose()

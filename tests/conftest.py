@@ -18,12 +18,11 @@ from sqlalchemy.engine import make_url
 from bridge import create_app
 from bridge.auth import create_api_key
 from bridge.db import engine_of, new_session
-from bridge.directory import import_directory, load_directory_file
 from bridge.migrate import upgrade
 from bridge.models import Base
 from bridge.settings import Settings
 from tests.fakes.fixtures import fake_fonnte, fake_telegram, fake_waha, webhook_receiver  # noqa: F401
-from tests.support import SAMPLE_DIRECTORY, ProcessGroup, RedisServer
+from tests.support import ProcessGroup, RedisServer, use_directory
 
 DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -122,9 +121,7 @@ def app(make_app):
 
 @pytest.fixture
 def directory(app):
-    with app.app_context(), new_session() as db:
-        import_directory(db, load_directory_file(SAMPLE_DIRECTORY))
-        db.commit()
+    use_directory(app)
     return app
 
 

@@ -94,6 +94,22 @@ def sample_complaints() -> list[dict]:
     return [json.loads(line) for line in SAMPLE_COMPLAINTS.read_text().splitlines() if line]
 
 
+def use_directory(app, source: dict | Path = SAMPLE_DIRECTORY) -> None:
+    """Import an OPD directory into ``app``'s database: a YAML file, or a dict validated as
+    ``wadule-bridge directory import`` validates one."""
+    from bridge.db import new_session
+    from bridge.directory import import_directory, load_directory_file
+    from schemas.directory import DirectorySchema
+
+    if isinstance(source, dict):
+        source = DirectorySchema().load(source)
+    else:
+        source = load_directory_file(source)
+    with app.app_context(), new_session() as db:
+        import_directory(db, source)
+        db.commit()
+
+
 class ProcessGroup:
     """Bridge processes started like production (``wadule-bridge worker`` etc.) for a test."""
 

@@ -17,7 +17,7 @@ from bridge.db import new_session
 from bridge.models import Event, utcnow
 from tests.fakes.server import free_port
 from tests.fakes.webhook_receiver import DEFAULT_SECRET, FakeWebhookReceiver
-from tests.support import auth
+from tests.support import auth, use_directory
 
 URL = "/api/v1/complaints"
 
@@ -61,12 +61,8 @@ def pushing(make_app, receiver, keys):
             }
             | overrides
         )
-        from bridge.directory import import_directory, load_directory_file
-        from tests.support import SAMPLE_DIRECTORY
 
-        with app.app_context(), new_session() as db:
-            import_directory(db, load_directory_file(SAMPLE_DIRECTORY))
-            db.commit()
+        use_directory(app)
         return app
 
     return build

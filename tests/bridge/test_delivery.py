@@ -10,12 +10,10 @@ from sqlalchemy import select, update
 
 from bridge import delivery
 from bridge.db import new_session
-from bridge.directory import import_directory
 from bridge.models import Complaint, Delivery, Event, SandboxMessage, utcnow
-from schemas.directory import DirectorySchema
 from tests.fakes.server import Delay
 from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
-from tests.support import auth
+from tests.support import auth, use_directory
 
 GROUP = "120363000000000001@g.us"
 DIRECTORY = {
@@ -43,17 +41,13 @@ def engine_app(make_app, waha):
 
     def build(**overrides):
         env = {
-            "BRIDGE_SANDBOX": "0",
-            "BRIDGE_WAHA_URL": waha.url,
-            "BRIDGE_WAHA_API_KEY": DEFAULT_API_KEY,
+            **waha.bridge_settings(),
             "BRIDGE_RATE_LIMITS": "whatsapp_group=100/1",
             "BRIDGE_DELIVERY_RETRY_SCHEDULE": "10,20",
             "BRIDGE_HTTP_TIMEOUT": "1",
         }
         app = make_app(**(env | overrides))
-        with app.app_context(), new_session() as db:
-            import_directory(db, DirectorySchema().load(DIRECTORY))
-            db.commit()
+        use_directory(app, DIRECTORY)
         return app
 
     return build
@@ -275,9 +269,7 @@ def test_redeliver_endpoint_retries_dead_and_review_rows(engine_app, waha, keys)
 
 def test_sandbox_sends_land_in_the_inbox(make_app, keys):
     app = make_app(BRIDGE_RATE_LIMITS="whatsapp_group=100/1")
-    with app.app_context(), new_session() as db:
-        import_directory(db, DirectorySchema().load(DIRECTORY))
-        db.commit()
+    use_directory(app, DIRECTORY)
     delivery_id = submit(app, reporter={"name": "Sutrisno", "phone": "0812"})
     assert attempt(app, delivery_id).outcome == "sent"
     with app.app_context(), new_session() as db:

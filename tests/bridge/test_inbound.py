@@ -14,9 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from bridge.db import new_session
-from bridge.directory import import_directory, load_directory_file
 from bridge.models import Delivery, Event, InboundEvent, StatusChange
-from tests.support import SAMPLE_DIRECTORY, auth
+from tests.support import auth, use_directory
 
 HMAC_KEY = "waha-hmac-key"
 TG_SECRET = "tg-secret-token"
@@ -31,9 +30,7 @@ _ids = itertools.count(1)
 def hooked(make_app, keys):
     """An app that takes signed WAHA and Telegram webhooks, with two complaints filed."""
     app = make_app(BRIDGE_WAHA_WEBHOOK_HMAC_KEY=HMAC_KEY, BRIDGE_TELEGRAM_WEBHOOK_SECRET=TG_SECRET)
-    with app.app_context(), new_session() as db:
-        import_directory(db, load_directory_file(SAMPLE_DIRECTORY))
-        db.commit()
+    use_directory(app)
     client = app.test_client()
     for wadule_id, category in (("WDL-I1", "jalan"), ("WDL-I2", "kesehatan")):
         body = {"wadule_id": wadule_id, "title": "t", "body": "b", "category": category}

@@ -21,16 +21,14 @@ from bridge import delivery
 from bridge.auth import create_api_key
 from bridge.channels.x import weighted_length
 from bridge.db import new_session
-from bridge.directory import import_directory
 from bridge.models import Delivery, SandboxMessage
-from schemas.directory import DirectorySchema
 from tests.bridge.test_delivery import attempt, complaint_of, make_due, row
 from tests.bridge.test_redaction import FIRST, LAST, emails, niks, phones
 from tests.fakes.graph import FB_TOKEN, IG_TOKEN, FakeGraph
 from tests.fakes.server import Response, free_port
-from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
+from tests.fakes.waha import FakeWaha
 from tests.fakes.x_api import X_TOKEN, FakeX
-from tests.support import auth
+from tests.support import auth, use_directory
 
 GROUP = "120363000000000101@g.us"
 PAGE = "100000000000101"
@@ -72,10 +70,8 @@ def bridge(make_app, fakes):
     def build(**overrides):
         port = free_port()
         env = {
-            "BRIDGE_SANDBOX": "0",
+            **waha.bridge_settings(),
             "BRIDGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "BRIDGE_WAHA_URL": waha.url,
-            "BRIDGE_WAHA_API_KEY": DEFAULT_API_KEY,
             "BRIDGE_GRAPH_URL": graph.url,
             "BRIDGE_X_API_URL": x_api.url,
             "BRIDGE_RATE_LIMITS": (
@@ -89,9 +85,7 @@ def bridge(make_app, fakes):
             "X_TOKEN_DPUPR": X_TOKEN,
         }
         app = make_app(**(env | overrides))
-        with app.app_context(), new_session() as db:
-            import_directory(db, DirectorySchema().load(DIRECTORY))
-            db.commit()
+        use_directory(app, DIRECTORY)
         server = make_server("127.0.0.1", port, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -308,9 +302,7 @@ def test_instagram_timeout_on_publish_needs_review_and_redelivery_posts_nothing_
 
 def test_sandbox_renders_public_messages_into_the_inbox(make_app):
     app = make_app(BRIDGE_PUBLIC_URL="https://bridge.example.id")
-    with app.app_context(), new_session() as db:
-        import_directory(db, DirectorySchema().load(DIRECTORY))
-        db.commit()
+    use_directory(app, DIRECTORY)
     ids = submit(app, "WDL-SBX", reporter={"name": "Sutrisno", "phone": "081234567890"})
     assert deliver_all(app, ids) == dict.fromkeys(KINDS, "sent")
     with app.app_context(), new_session() as db:

@@ -66,6 +66,14 @@ class FakeWaha(MessageLog):
         self.me = me
         self._ids = itertools.count(1)
 
+    def bridge_settings(self) -> dict[str, str]:
+        """The settings that send the bridge's WhatsApp messages here instead of the sandbox."""
+        return {
+            "BRIDGE_SANDBOX": "0",
+            "BRIDGE_WAHA_URL": self.url,
+            "BRIDGE_WAHA_API_KEY": self.api_key or "",
+        }
+
     # Modes
 
     def set_engine(self, engine: str) -> None:

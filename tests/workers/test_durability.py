@@ -16,12 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bridge.db import new_session
-from bridge.directory import import_directory
 from bridge.models import Delivery, SandboxMessage
 from bridge.statuses import DeliveryStatus
-from schemas.directory import DirectorySchema
-from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
-from tests.support import auth, free_port
+from tests.fakes.waha import FakeWaha
+from tests.support import auth, free_port, use_directory
 
 URL = "/api/v1/complaints"
 FAST = {"BRIDGE_RATE_LIMITS": "whatsapp_group=1000/1,telegram=1000/1,webhook=1000/1"}
@@ -170,18 +168,14 @@ def test_a_pool_process_terminated_mid_batch_ends_its_call_and_hands_back_the_re
 ):
     with FakeWaha() as waha:
         fault_env = env | {
-            "BRIDGE_SANDBOX": "0",
-            "BRIDGE_WAHA_URL": waha.url,
-            "BRIDGE_WAHA_API_KEY": DEFAULT_API_KEY,
+            **waha.bridge_settings(),
             "BRIDGE_RATE_LIMITS": "whatsapp_group=1000/1",
             "BRIDGE_DELIVERY_BATCH": "5",
             "BRIDGE_TASK_TIME_LIMIT": "60",
             "BRIDGE_HTTP_TIMEOUT": "5",
         }
         app = make_app(**fault_env)
-        with app.app_context(), new_session() as db:
-            import_directory(db, DirectorySchema().load(ONE_GROUP))
-            db.commit()
+        use_directory(app, ONE_GROUP)
         client = app.test_client()
         for n in range(5):
             body = {"wadule_id": f"WDL-T-{n}", "title": "Judul", "body": "Isi.", "category": "umum"}

@@ -16,12 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bridge.db import new_session
-from bridge.directory import import_directory
 from bridge.models import Complaint, Delivery
-from schemas.directory import DirectorySchema
 from tests.fakes.telegram import FakeTelegram
-from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
-from tests.support import auth
+from tests.fakes.waha import FakeWaha
+from tests.support import auth, use_directory
 
 TELEGRAM_TOKEN = "123456:fault-test-token"
 GROUPS = [f"1203630000000001{i:02d}@g.us" for i in range(6)]
@@ -63,9 +61,7 @@ def test_kill_worker_wipe_redis_and_failing_provider_lose_nothing_and_post_nothi
 ):
     with FakeWaha() as waha, FakeTelegram(token=TELEGRAM_TOKEN) as telegram:
         fault_env = env | {
-            "BRIDGE_SANDBOX": "0",
-            "BRIDGE_WAHA_URL": waha.url,
-            "BRIDGE_WAHA_API_KEY": DEFAULT_API_KEY,
+            **waha.bridge_settings(),
             "BRIDGE_TELEGRAM_API_URL": telegram.url,
             "BRIDGE_TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
             # Six groups at 8/s each: the batch takes long enough for every fault to land on it.
@@ -77,9 +73,7 @@ def test_kill_worker_wipe_redis_and_failing_provider_lose_nothing_and_post_nothi
             "BRIDGE_DELIVERY_BATCH": "2",
         }
         app = make_app(**fault_env)
-        with app.app_context(), new_session() as db:
-            import_directory(db, DirectorySchema().load(DIRECTORY))
-            db.commit()
+        use_directory(app, DIRECTORY)
         client = app.test_client()
         for n in range(300):
             body = {

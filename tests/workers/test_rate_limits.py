@@ -6,11 +6,8 @@ import time
 
 import pytest
 
-from bridge.db import new_session
-from bridge.directory import import_directory
-from schemas.directory import DirectorySchema
-from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
-from tests.support import auth
+from tests.fakes.waha import FakeWaha
+from tests.support import auth, use_directory
 
 GROUPS = ["120363000000000201@g.us", "120363000000000202@g.us"]
 
@@ -19,9 +16,7 @@ GROUPS = ["120363000000000201@g.us", "120363000000000202@g.us"]
 def test_no_two_messages_reach_a_group_less_than_two_seconds_apart(make_app, env, keys, processes):
     with FakeWaha() as waha:
         limit_env = env | {
-            "BRIDGE_SANDBOX": "0",
-            "BRIDGE_WAHA_URL": waha.url,
-            "BRIDGE_WAHA_API_KEY": DEFAULT_API_KEY,
+            **waha.bridge_settings(),
             "BRIDGE_RATE_LIMITS": "whatsapp_group=1/2",
         }
         app = make_app(**limit_env)
@@ -37,9 +32,7 @@ def test_no_two_messages_reach_a_group_less_than_two_seconds_apart(make_app, env
                 for slug, group in zip(("a", "b"), GROUPS, strict=True)
             ],
         }
-        with app.app_context(), new_session() as db:
-            import_directory(db, DirectorySchema().load(directory))
-            db.commit()
+        use_directory(app, directory)
         processes.env.update(limit_env)
         for name in ("w1", "w2", "w3"):
             processes.start(name, "worker", "--concurrency", "2")

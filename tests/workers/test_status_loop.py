@@ -14,11 +14,9 @@ import time
 
 import pytest
 
-from bridge.db import new_session
-from bridge.directory import import_directory, load_directory_file
-from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
+from tests.fakes.waha import FakeWaha
 from tests.fakes.webhook_receiver import DEFAULT_SECRET, FakeWebhookReceiver
-from tests.support import SAMPLE_DIRECTORY, auth
+from tests.support import auth, use_directory
 
 HMAC_KEY = "loop-hmac-key"
 DPUPR = "120363000000000101@g.us"
@@ -62,9 +60,7 @@ def test_group_commands_reach_wadule_once_each_in_order_through_failures(
 ):
     with FakeWaha() as waha, FakeWebhookReceiver() as wadule:
         loop_env = env | {
-            "BRIDGE_SANDBOX": "0",
-            "BRIDGE_WAHA_URL": waha.url,
-            "BRIDGE_WAHA_API_KEY": DEFAULT_API_KEY,
+            **waha.bridge_settings(),
             "BRIDGE_WAHA_WEBHOOK_HMAC_KEY": HMAC_KEY,
             "BRIDGE_WADULE_CALLBACK_URL": wadule.url_for("/wadule/events"),
             "BRIDGE_WADULE_WEBHOOK_SECRET": DEFAULT_SECRET,
@@ -72,9 +68,7 @@ def test_group_commands_reach_wadule_once_each_in_order_through_failures(
             "BRIDGE_RATE_LIMITS": "whatsapp_group=100/1",
         }
         app = make_app(**loop_env)
-        with app.app_context(), new_session() as db:
-            import_directory(db, load_directory_file(SAMPLE_DIRECTORY))
-            db.commit()
+        use_directory(app)
         processes.env.update(loop_env)
         processes.start("worker", "worker", "--concurrency", "2")
         processes.start("beat", "beat")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support import auth, free_port
+from tests.support import auth, free_port, use_directory
 
 
 def test_opds_lists_the_directory_without_secrets(client, keys):
@@ -63,13 +63,8 @@ def test_readyz_reports_each_check(client):
 
 def test_readyz_is_503_naming_what_is_missing(make_app):
     app = make_app(BRIDGE_SANDBOX="0", BRIDGE_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
-    from bridge.db import new_session
-    from bridge.directory import import_directory, load_directory_file
-    from tests.support import SAMPLE_DIRECTORY
 
-    with app.app_context(), new_session() as db:
-        import_directory(db, load_directory_file(SAMPLE_DIRECTORY))
-        db.commit()
+    use_directory(app)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     checks = response.get_json()["checks"]

@@ -16,7 +16,7 @@ from bridge.models import Complaint, Delivery, StatusChange
 from bridge.settings import Settings
 from bridge.workflow import Actor
 from schemas import ComplaintCreateSchema
-from tests.support import SAMPLE_DIRECTORY, auth
+from tests.support import SAMPLE_DIRECTORY, auth, use_directory
 
 URL = "/api/v1/complaints"
 
@@ -153,9 +153,8 @@ def test_ingest_on_the_embedded_defaults(sqlite_env):
     # SQLite is the default database: RETURNING and the ordered multi-row insert work there too.
     app = create_app(settings=Settings.from_env(sqlite_env))
     try:
+        use_directory(app)
         with app.app_context(), new_session() as db:
-            import_directory(db, load_directory_file(SAMPLE_DIRECTORY))
-            db.commit()
             key = create_api_key(db, name="wadule-sqlite", role="wadule", opd_slug=None)
         client = app.test_client()
         created = client.post(URL, json=FULL, headers=auth(key))

@@ -14,12 +14,11 @@ from bridge import create_app, delivery
 from bridge.complaints import Actor, ingest
 from bridge.console import queries, views
 from bridge.db import engine_of, new_session
-from bridge.directory import import_directory, load_directory_file
 from bridge.migrate import upgrade
 from bridge.models import Complaint, Delivery, Operator, SandboxMessage, StatusChange, utcnow
 from bridge.operators import create_operator
 from bridge.settings import Settings
-from tests.support import SAMPLE_DIRECTORY
+from tests.support import use_directory
 
 PASSWORD = "kopi-tubruk-pacitan"
 NONE = views.MISSING
@@ -537,9 +536,8 @@ def test_every_page_renders_on_sqlite(tmp_path, monkeypatch):
     )
     app.config["TESTING"] = True
     try:
+        use_directory(app)
         with app.app_context(), new_session() as db:
-            import_directory(db, load_directory_file(SAMPLE_DIRECTORY))
-            db.commit()
             create_operator(db, "siti", PASSWORD)
         complaint = submit(app, "WDL-L1")
         set_delivery(app, whatsapp_of(complaint), status="dead")
