@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bridge import db as database
-from bridge import directory
+from bridge import directory, routing
 from bridge.models import ApiKey, Opd, utcnow
 from bridge.statuses import Role
 
@@ -106,7 +106,7 @@ def _authenticate() -> Principal:
     row = db.execute(_PRINCIPAL_OF_KEY, {"key_hash": hash_key(token)}).first()
     if row is None or row.revoked_at is not None:
         abort(401, message="unknown or revoked API key")
-    directory.note_version(db, row.directory_version)
+    routing.note_version(db, row.directory_version)
     return Principal(name=row.name, role=Role(row.role), opd_id=row.opd_id, opd_slug=row.slug)
 
 

@@ -22,8 +22,8 @@ from standardwebhooks.webhooks import Webhook
 
 from bridge import db as database
 from bridge.channels.base import retry_after_seconds
+from bridge.events import envelope
 from bridge.models import BridgeState, Event, utcnow
-from bridge.workflow import envelope
 
 log = logging.getLogger(__name__)
 

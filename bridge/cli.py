@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import click
 
 from bridge.settings import Settings, SettingsError
+from bridge.supervisor import Supervisor
 
 DEFAULT_BIND = "127.0.0.1:8000"
 
@@ -186,89 +184,90 @@ def serve(bind: str, workers: int | None) -> None:
     run_gunicorn(settings, bind=bind, workers=workers)
 
 
+LANES = ("private", "public")
+
+
+def _lane_concurrency(lane: str) -> int:
+    # Real providers take 0.2-1 s per call, so more processes than cores keep the cores busy
+    # while calls wait; within a batch, calls to different targets overlap in threads too.
+    # Public posts are few (Facebook 1/min, Instagram 1/5 min per account): one per core.
+    cores = os.cpu_count() or 1
+    return 2 * cores if lane == "private" else max(1, cores)
+
+
 @cli.command()
 @click.option(
-    "--concurrency", "-c", type=int, default=None, help="pool processes (default: 2 x CPU cores)"
+    "--lane",
+    type=click.Choice([*LANES, "all"]),
+    default="all",
+    show_default=True,
+    help="the queue to serve: private (WhatsApp, Telegram, webhooks, replies), public"
+    " (Facebook, Instagram, X), or both in two pools",
 )
-def worker(concurrency: int | None) -> None:
-    """A Celery worker with the project's queues and reliability settings."""
+@click.option(
+    "--concurrency",
+    "-c",
+    type=int,
+    default=None,
+    help="pool processes (default: 2 x CPU cores for private, CPU cores for public)",
+)
+def worker(lane: str, concurrency: int | None) -> None:
+    """A Celery worker with the project's queues and reliability settings.
+
+    Without --lane, one pool per lane, so private deliveries never wait behind public posts.
+    """
     _settings()
-    from bridge.queue import QUEUE
+    if lane == "all":
+        argv = [sys.executable, "-m", "bridge.cli", "worker"]
+        extra = ["--concurrency", str(concurrency)] if concurrency else []
+        children = {f"worker-{name}": [*argv, "--lane", name, *extra] for name in LANES}
+        sys.exit(Supervisor(children).run())
+    from bridge.queue import QUEUES
+    from bridge.statuses import Lane
     from workers.celery import celery_app
 
-    # Real providers take 0.2-1 s per call, so twice as many processes as cores keeps the cores
-    # busy while calls wait. With a fake that answers at once (bench/delivery.py, 2 cores,
-    # batches of 10) the pool size hardly matters: 2 -> 235/s, 4 -> 234/s, 8 -> 218/s.
-    concurrency = concurrency or 2 * (os.cpu_count() or 1)
-    argv = [
-        "worker",
-        "--loglevel=INFO",
-        "-Q",
-        QUEUE,
-        "--without-gossip",
-        "--without-mingle",
-        f"--concurrency={concurrency}",
-    ]
-    celery_app.worker_main(argv=argv)
+    code = celery_app.start(
+        argv=[
+            "worker",
+            "--loglevel=INFO",
+            "-Q",
+            QUEUES[Lane(lane)],
+            "-n",
+            f"{lane}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            f"--concurrency={concurrency or _lane_concurrency(lane)}",
+        ]
+    )
+    # Celery keeps its exit code to itself in worker_main(); an unrecoverable error (the
+    # broker gone for good, a bug) must not look like a clean stop to a supervisor.
+    sys.exit(code or 0)
 
 
 @cli.command()
 def beat() -> None:
-    """The scheduler: the outbox sweeper and other periodic work."""
+    """The scheduler: the outbox waker and sweeper, event pushes and other periodic work."""
     _settings()
     from workers.celery import celery_app
 
     Path("instance").mkdir(exist_ok=True)
-    celery_app.start(argv=["beat", "--loglevel=INFO"])
+    sys.exit(celery_app.start(argv=["beat", "--loglevel=INFO"]) or 0)
 
 
 @cli.command()
 @click.option("--bind", default=DEFAULT_BIND, show_default=True)
 def run(bind: str) -> None:
-    """serve + worker + beat in one foreground process group; Ctrl-C stops all."""
+    """serve + worker + beat in one foreground process group; a child that dies is restarted;
+    Ctrl-C stops all within 10 s and leaves no process behind."""
     _settings()
     base = [sys.executable, "-m", "bridge.cli"]
-    commands = {
+    children = {
         "serve": [*base, "serve", "--bind", bind],
-        "worker": [*base, "worker", "--concurrency", "2"],
+        "worker-private": [*base, "worker", "--lane", "private", "--concurrency", "2"],
+        "worker-public": [*base, "worker", "--lane", "public", "--concurrency", "1"],
         "beat": [*base, "beat"],
     }
-    children = {name: subprocess.Popen(argv) for name, argv in commands.items()}
-    stopping = False
-
-    def stop(*_args) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
-    try:
-        while not stopping:
-            for name, child in children.items():
-                code = child.poll()
-                if code is not None:
-                    click.echo(f"{name} exited with {code}; stopping the others", err=True)
-                    exit_code = code or 1
-                    stopping = True
-                    break
-            time.sleep(0.2)
-    finally:
-        _stop_children(children)
-    sys.exit(exit_code)
-
-
-def _stop_children(children: dict[str, subprocess.Popen]) -> None:
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    sys.exit(Supervisor(children).run())
 
 
 def main() -> None:

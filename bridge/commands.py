@@ -14,9 +14,11 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bridge import queue
+from bridge.channels import lane_of
 from bridge.complaints import load_complaint
 from bridge.models import Channel, Complaint, Delivery, Opd, utcnow
-from bridge.statuses import ComplaintStatus, DeliveryStatus
+from bridge.statuses import ComplaintStatus, DeliveryPurpose, DeliveryStatus
 from bridge.workflow import Actor, IllegalTransition, change_status, reroute
 
 COMMAND = re.compile(
@@ -93,10 +95,11 @@ def handle(db: Session, message: Inbound) -> tuple[list[int], bool]:
     answer, changed, outbox = _apply(db, command, message, group_opd)
     reply = Delivery(
         dedupe_key=f"reply:{message.source}:{message.event_id}"[:200],
-        purpose="reply",
+        purpose=DeliveryPurpose.REPLY,
         complaint_id=None,
         channel=channel,
         kind=channel.kind,
+        lane=lane_of(channel.kind),
         target=channel.target,
         text=answer,
         status=DeliveryStatus.PENDING,
@@ -105,6 +108,7 @@ def handle(db: Session, message: Inbound) -> tuple[list[int], bool]:
     )
     db.add(reply)
     db.flush()
+    queue.ring(db, [(reply.id, reply.lane)])
     return [reply.id, *outbox], changed
 
 

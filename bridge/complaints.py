@@ -1,4 +1,4 @@
-"""Complaint ingest: route, store durably with its outbox rows, then ring the broker."""
+"""Complaint ingest: route, store durably with its outbox rows, ring the broker after commit."""
 
 from __future__ import annotations
 
@@ -13,16 +13,12 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bridge import queue
-from bridge.channels import is_public
-from bridge.directory import route
 from bridge.models import Complaint, Delivery, StatusChange, utcnow
-from bridge.statuses import ComplaintStatus, DeliveryStatus
+from bridge.routing import outbox_rows, route
+from bridge.statuses import ComplaintStatus
 from bridge.workflow import Actor
 
 log = logging.getLogger(__name__)
-
-#: Private channels go first: the OPD's WhatsApp group is where people answer.
-KIND_ORDER = ("whatsapp_group", "telegram", "webhook", "facebook_page", "instagram", "x")
 
 # Ingest writes with Core inserts, not the ORM's unit of work: the same rows for a fraction of
 # the CPU. Delivery ids come back in the order of the rows, so each id meets its row.
@@ -99,7 +95,7 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
         "created_at": now,
         "updated_at": now,
     }
-    rows = _outbox_rows(
+    rows = outbox_rows(
         data["wadule_id"], data["confidential"], chosen.opd.channels, round_=1, now=now
     )
     change = {
@@ -116,6 +112,7 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
         delivery_ids = db.execute(_INSERT_DELIVERIES, rows).scalars().all() if rows else []
         change["complaint_id"] = complaint_id
         db.execute(_INSERT_CHANGE, change)
+        queue.ring(db, zip(delivery_ids, (row["lane"] for row in rows), strict=True))
         db.commit()
     except IntegrityError:
         # A concurrent request with the same wadule_id won the race.
@@ -131,7 +128,6 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
         chosen.routed_by,
         len(rows),
     )
-    queue.ring_or_forget(db, delivery_ids)
     # The committed rows as a load would give them, built from what was inserted (the objects
     # stay out of the session).
     complaint = Complaint(id=complaint_id, **values)
@@ -151,61 +147,3 @@ def _replay(existing: Complaint, digest: str) -> Complaint:
 def _received_note(chosen) -> str:
     text = f"routed to {chosen.opd.slug} by {chosen.routed_by}"
     return f"{text} ({chosen.note})" if chosen.note else text
-
-
-def plan_deliveries(
-    complaint: Complaint,
-    channels,
-    *,
-    round_: int,
-    now,
-    purpose: str = "forward",
-    note: str | None = None,
-) -> list[Delivery]:
-    """One outbox row per active channel in ``channels`` (the complaint's OPD's); none public if
-    the complaint is confidential. Private channels come first."""
-    return [
-        Delivery(**row)
-        for row in _outbox_rows(
-            complaint.wadule_id,
-            complaint.confidential,
-            channels,
-            round_=round_,
-            now=now,
-            purpose=purpose,
-            note=note,
-        )
-    ]
-
-
-def _outbox_rows(
-    wadule_id: str,
-    confidential: bool,
-    channels,
-    *,
-    round_: int,
-    now,
-    purpose: str = "forward",
-    note: str | None = None,
-) -> list[dict[str, Any]]:
-    """The column values of :func:`plan_deliveries`' rows, for a Core insert."""
-    chosen = [ch for ch in channels if ch.active and not (confidential and is_public(ch.kind))]
-    chosen.sort(key=lambda ch: (KIND_ORDER.index(ch.kind), ch.position))
-    return [
-        {
-            "channel_id": ch.id,
-            "dedupe_key": f"{purpose}:{wadule_id}:{ch.id}:{round_}",
-            "purpose": purpose,
-            "note": note,
-            "round": round_,
-            "kind": ch.kind,
-            "target": ch.target,
-            "status": DeliveryStatus.PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "published_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for ch in chosen
-    ]

@@ -1,20 +1,19 @@
-"""The OPD directory: import from YAML (upsert by slug, deactivate what is gone) and routing."""
+"""The OPD directory: read and validate the YAML file, import it (upsert by slug, deactivate
+what is gone) and keep its version, which every process's routing cache follows
+(:mod:`bridge.routing`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
-import threading
 from pathlib import Path
 
 import yaml
-from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bridge.models import Channel, Counter, Opd
-from bridge.statuses import RoutedBy
 from schemas.directory import DirectorySchema
 
 
@@ -121,17 +120,7 @@ VERSION_COLUMN = (
     .scalar_subquery()
     .label("directory_version")
 )
-_VERSION_QUERY = select(VERSION_COLUMN)
-_NOTED_VERSION = "bridge.directory_version"
-
-
-def note_version(db: Session, version: int | None) -> None:
-    """Hand the next :func:`route` in ``db`` the directory version just read with an API key.
-
-    A version read a few milliseconds earlier in the same request is as good as a fresh one:
-    routing then sees the directory as a request arriving that much earlier would.
-    """
-    db.info[_NOTED_VERSION] = version
+VERSION_QUERY = select(VERSION_COLUMN)
 
 
 def _bump_version(db: Session) -> None:
@@ -143,105 +132,3 @@ def _bump_version(db: Session) -> None:
         db.add(Counter(name=DIRECTORY_VERSION, value=value))
     else:
         counter.value = value
-
-
-@dataclasses.dataclass(frozen=True)
-class ChannelInfo:
-    id: int
-    kind: str
-    target: str
-    position: int
-    active: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
-class OpdInfo:
-    """What routing and delivery planning need of an OPD, cached per process."""
-
-    id: int
-    slug: str
-    name: str
-    categories: tuple[str, ...]
-    is_triage: bool
-    channels: tuple[ChannelInfo, ...]
-
-
-class DirectoryCache:
-    """The active directory, reloaded when ``directory import`` bumped its version.
-
-    Ingest routes every complaint: one small version query instead of loading every OPD and
-    its channels each time.
-    """
-
-    def __init__(self):
-        self._version: int | None = None
-        self._opds: tuple[OpdInfo, ...] = ()
-        self._lock = threading.Lock()
-
-    def opds(self, db: Session) -> tuple[OpdInfo, ...]:
-        if _NOTED_VERSION in db.info:
-            version = db.info.pop(_NOTED_VERSION) or 0
-        else:
-            version = db.scalar(_VERSION_QUERY) or 0
-        if version != self._version:
-            rows = db.scalars(
-                select(Opd)
-                .where(Opd.active.is_(True))
-                .options(selectinload(Opd.channels))
-                .order_by(Opd.position, Opd.id)
-            ).all()
-            opds = tuple(
-                OpdInfo(
-                    id=o.id,
-                    slug=o.slug,
-                    name=o.name,
-                    categories=tuple(o.categories),
-                    is_triage=o.is_triage,
-                    channels=tuple(
-                        ChannelInfo(c.id, c.kind, c.target, c.position)
-                        for c in o.channels
-                        if c.active
-                    ),
-                )
-                for o in rows
-            )
-            with self._lock:
-                self._opds, self._version = opds, version
-        return self._opds
-
-
-def _cache() -> DirectoryCache:
-    # One per app (so per database), created on first use.
-    return current_app.extensions.setdefault("bridge.directory_cache", DirectoryCache())
-
-
-@dataclasses.dataclass(frozen=True)
-class Route:
-    opd: OpdInfo
-    routed_by: RoutedBy
-    note: str | None = None
-
-
-class NoTriageError(RuntimeError):
-    """No active triage OPD: the directory has not been imported."""
-
-
-def route(db: Session, *, opd_slug: str | None, category: str | None) -> Route:
-    """Pick the OPD for a complaint: its ``opd`` slug, else its category, else triage."""
-    opds = _cache().opds(db)
-    note = None
-    if opd_slug:
-        for opd in opds:
-            if opd.slug == opd_slug:
-                return Route(opd, RoutedBy.OPD)
-        note = f"unknown opd {opd_slug!r}"
-    if category:
-        wanted = category.strip().lower()
-        for opd in opds:
-            if wanted in opd.categories:
-                return Route(opd, RoutedBy.CATEGORY, note)
-        note = (note + "; " if note else "") + f"no OPD handles category {category!r}"
-    for opd in opds:
-        if opd.is_triage:
-            return Route(opd, RoutedBy.TRIAGE, note)
-    raise NoTriageError("no triage OPD: run `wadule-bridge directory import FILE` first")

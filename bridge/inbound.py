@@ -16,11 +16,10 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bridge import commands, queue
+from bridge import commands, events
 from bridge import db as database
 from bridge.models import Delivery, InboundEvent, utcnow
 from bridge.statuses import DeliveryStatus
-from bridge.workflow import delivery_event
 
 log = logging.getLogger(__name__)
 bp = Blueprint("inbound", __name__, url_prefix="/webhooks")
@@ -108,12 +107,8 @@ def _waha_message(event_id: str, payload: dict):
 
 def _run_command(message: commands.Inbound):
     db = database.session()
-    outbox, changed = commands.handle(db, message)
+    outbox, _changed = commands.handle(db, message)
     db.commit()
-    if outbox:
-        queue.ring_or_forget(db, outbox)
-    if changed:
-        queue.ring_events()
     return jsonify(status="handled" if outbox else "ignored")
 
 
@@ -146,10 +141,9 @@ def _waha_ack(payload: dict):
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved:
-        delivery_event(db, delivery, status=new.value, error=None, at=utcnow())
+        event = events.delivery_updated(delivery, status=new.value, error=None)
+        events.record(db, [event] if event else [], at=utcnow())
     db.commit()
-    if moved:
-        queue.ring_events()
     return jsonify(status="handled" if moved else "ignored")
 
 

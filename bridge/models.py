@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bridge.statuses import ComplaintStatus, DeliveryStatus
+from bridge.statuses import ComplaintStatus, DeliveryPurpose, DeliveryStatus, Lane, PushStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -67,6 +68,19 @@ class UTCDateTime(TypeDecorator):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only gives AUTOINCREMENT semantics to INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def str_enum(cls, length: int) -> Enum:
+    """A ``str`` enum stored as its value in a plain VARCHAR (no database enum type, no CHECK:
+    adding a member needs no migration); rows load as enum members."""
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class Base(DeclarativeBase):
@@ -165,7 +179,7 @@ class Complaint(Base):
     @property
     def forwarding(self) -> list[Delivery]:
         """The deliveries that carry the complaint itself (not the bridge's replies)."""
-        return [d for d in self.deliveries if d.purpose != "reply"]
+        return [d for d in self.deliveries if d.purpose != DeliveryPurpose.REPLY]
 
     def __repr__(self) -> str:
         # Reporter data and text never appear in a repr (it ends up in logs and tracebacks).
@@ -175,33 +189,48 @@ class Complaint(Base):
 class Delivery(Base):
     """An outbox row: one message for one channel.
 
-    ``purpose`` is ``forward`` (a complaint to its OPD, once per channel and round), ``reopen``
-    (a reopened complaint, with Wadule's ``note``) or ``reply`` (the bridge answering a group
-    command, with its ``text`` rendered already). ``dedupe_key`` makes each of them unique.
+    ``purpose`` says why it exists (:class:`~bridge.statuses.DeliveryPurpose`); ``dedupe_key``
+    makes each of them unique.
     """
 
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_due", "status", "next_attempt_at"),
-        # The order workers take due rows in (see bridge.delivery._pick; migration 0002).
+        # The order workers of a lane take due rows in (see bridge.outbox.claim; migrations
+        # 0002, 0003).
         Index(
             "ix_deliveries_claimable",
+            "lane",
             "next_attempt_at",
             "id",
             postgresql_where=text("status IN ('pending', 'retrying')"),
             sqlite_where=text("status IN ('pending', 'retrying')"),
         ),
+        # One target's rows go out in order: the claim looks for older unfinished rows of the
+        # same target (bridge.outbox.claim).
+        Index(
+            "ix_deliveries_open_target",
+            "target",
+            "kind",
+            "id",
+            postgresql_where=text("status IN ('pending', 'retrying', 'sending')"),
+            sqlite_where=text("status IN ('pending', 'retrying', 'sending')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    purpose: Mapped[str] = mapped_column(String(16), default="forward")
+    purpose: Mapped[DeliveryPurpose] = mapped_column(
+        str_enum(DeliveryPurpose, 16), default=DeliveryPurpose.FORWARD
+    )
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
     note: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(32))
+    #: The queue it travels in, from its kind (stored so the claim's index can serve a lane).
+    lane: Mapped[Lane] = mapped_column(str_enum(Lane, 16), default=Lane.PRIVATE)
     target: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(32), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -320,8 +349,9 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    #: ``pending`` (to push), ``delivered`` (2xx), ``failed`` (gave up), ``skipped`` (no callback).
-    push_status: Mapped[str] = mapped_column(String(16), default="pending")
+    push_status: Mapped[PushStatus] = mapped_column(
+        str_enum(PushStatus, 16), default=PushStatus.PENDING
+    )
     push_attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_push_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     push_lease_until: Mapped[dt.datetime | None]

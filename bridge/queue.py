@@ -1,4 +1,4 @@
-"""Celery wiring (as Flask's ``examples/celery`` does it) and the doorbell the API rings.
+"""Celery wiring (as Flask's ``examples/celery`` does it) and the doorbells, rung after commit.
 
 The Flask app never imports worker modules: it publishes tasks by their stable names. Every task
 runs inside the app context, so domain code reads settings and the session the same way as the
@@ -9,24 +9,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from contextlib import nullcontext
 from pathlib import Path
 
 from celery import Celery, Task
-from flask import Flask, current_app
-from sqlalchemy import update
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
+
+from bridge.statuses import Lane
+
+#: How often beat wakes the outbox (see bridge.outbox.sweeper; kept here so that this module
+#: needs nothing from the outbox at import time).
+WAKE_INTERVAL = 1.0
 
 log = logging.getLogger(__name__)
 
 DELIVER_TASK = "bridge.deliver"
 SWEEP_TASK = "bridge.sweep_outbox"
+WAKE_TASK = "bridge.wake_outbox"
 PUSH_TASK = "bridge.push_events"
-QUEUE = "bridge"
+
+#: One queue per lane: a worker serving the private lane never waits behind public posts.
+QUEUES = {Lane.PRIVATE: "bridge.private", Lane.PUBLIC: "bridge.public"}
+#: Housekeeping (waker, sweeper, event pusher) is short and goes with the private lane.
+HOUSEKEEPING_QUEUE = QUEUES[Lane.PRIVATE]
 
 #: Redis hands an unacknowledged task to another worker after this long, so it must stay above
-#: the task time limit (at most 1800 s, see settings) and above the longest broker countdown.
+#: the task time limit (at most 1800 s, see settings). No task is ever scheduled with a
+#: countdown: waits live in the rows (bridge.outbox.sweeper).
 VISIBILITY_TIMEOUT = 3600
-#: Waits up to this long are scheduled on the broker; longer ones are left to the sweeper.
-MAX_COUNTDOWN = 300.0
 
 
 def celery_config(settings) -> dict:
@@ -56,14 +68,28 @@ def celery_config(settings) -> dict:
         "task_time_limit": settings.task_time_limit,
         "task_soft_time_limit": settings.task_time_limit - min(20.0, settings.task_time_limit / 4),
         "task_ignore_result": True,
-        "task_default_queue": QUEUE,
+        "task_default_queue": HOUSEKEEPING_QUEUE,
         "task_serializer": "json",
         "accept_content": ["json"],
         "worker_hijack_root_logger": False,
         "beat_schedule_filename": str(Path("instance") / "celerybeat-schedule"),
         "beat_schedule": {
-            "sweep-outbox": {"task": SWEEP_TASK, "schedule": settings.sweep_interval},
-            "push-events": {"task": PUSH_TASK, "schedule": settings.sweep_interval},
+            "wake-outbox": {
+                "task": WAKE_TASK,
+                "schedule": WAKE_INTERVAL,
+                # A wake-up older than the next one is worth nothing.
+                "options": {"queue": HOUSEKEEPING_QUEUE, "expires": 10 * WAKE_INTERVAL},
+            },
+            "sweep-outbox": {
+                "task": SWEEP_TASK,
+                "schedule": settings.sweep_interval,
+                "options": {"queue": HOUSEKEEPING_QUEUE},
+            },
+            "push-events": {
+                "task": PUSH_TASK,
+                "schedule": settings.sweep_interval,
+                "options": {"queue": HOUSEKEEPING_QUEUE},
+            },
         },
     }
 
@@ -83,72 +109,116 @@ def celery_init_app(app: Flask) -> Celery:
     return celery_app
 
 
-def ring(delivery_ids: Iterable[int]) -> int:
-    """Publish delivery tasks for ``delivery_ids``; return how many ids were published.
+def init_app(app: Flask) -> None:
+    """Ring the broker from one place: after the commit of the session that made the work.
 
-    One task carries up to ``BRIDGE_DELIVERY_BATCH`` ids (a complaint's rows travel together),
-    so the broker sees a message per batch, not per row. A broker that is down or wiped only
-    delays work: the rows are committed already and the sweeper publishes them again, so a
-    failure here is logged, never raised to the caller.
+    Code that writes outbox rows or events asks for a doorbell with :func:`ring` or
+    :func:`push_events` on its session; the hook publishes once that transaction has committed
+    (so a worker never looks for rows it cannot see yet) and forgets the request when it rolls
+    back (so nothing is rung for work that does not exist). After pypa/warehouse's
+    ``addAfterCommitHook``.
+    """
+    factory = app.extensions["bridge.db"]
+    factory.kw.setdefault("info", {})["app"] = app
+    event.listen(factory, "after_commit", _after_commit)
+    event.listen(factory, "after_transaction_end", _after_transaction_end)
+
+
+_RING = "bridge.ring"
+_PUSH = "bridge.push_events"
+
+#: ``(delivery id, lane)``: what a doorbell needs to know of a row.
+Row = tuple[int, Lane | str]
+
+
+def ring(db: Session, rows: Iterable[Row]) -> None:
+    """Publish delivery tasks for ``rows`` once ``db`` commits."""
+    db.info.setdefault(_RING, []).extend((row_id, Lane(lane)) for row_id, lane in rows)
+
+
+def push_events(db: Session) -> None:
+    """Ask a worker to push due events to Wadule once ``db`` commits (beat asks again every
+    sweep, so a lost doorbell only delays them)."""
+    db.info[_PUSH] = True
+
+
+def _after_commit(db: Session) -> None:
+    rows, push = db.info.pop(_RING, None), db.info.pop(_PUSH, False)
+    if not rows and not push:
+        return
+    app = db.info.get("app")
+    with app.app_context() if app is not None and not has_app_context() else nullcontext():
+        if rows:
+            ring_or_forget(list(dict.fromkeys(rows)))
+        if push:
+            ring_events()
+
+
+def _after_transaction_end(db: Session, transaction) -> None:
+    if transaction.parent is None:
+        # A root transaction ended without a commit (rolled back or closed): nothing to ring.
+        db.info.pop(_RING, None)
+        db.info.pop(_PUSH, None)
+
+
+def publish(rows: Iterable[Row]) -> list[int]:
+    """Publish delivery tasks for ``rows`` now, to each row's lane; return the ids published.
+
+    One task carries up to ``BRIDGE_DELIVERY_BATCH`` ids (a complaint's rows of one lane travel
+    together), so the broker sees a message per batch, not per row. A broker that is down or
+    wiped only delays work: the rows are committed already and the sweeper publishes them
+    again, so a failure here is logged, never raised to the caller.
     """
     celery_app: Celery = current_app.extensions["celery"]
     batch = current_app.config["BRIDGE_SETTINGS"].delivery_batch
-    published = 0
-    ids = list(delivery_ids)
-    if not ids:
-        return 0
+    by_lane: dict[Lane, list[int]] = {}
+    for row_id, lane in rows:
+        by_lane.setdefault(Lane(lane), []).append(row_id)
+    published: list[int] = []
+    if not by_lane:
+        return published
     try:
         with celery_app.producer_or_acquire() as producer:
-            for start in range(0, len(ids), batch):
-                chunk = ids[start : start + batch]
-                celery_app.send_task(
-                    DELIVER_TASK,
-                    args=[chunk],
-                    queue=QUEUE,
-                    producer=producer,
-                    retry=True,
-                    retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
-                )
-                published += len(chunk)
+            for lane, ids in sorted(by_lane.items()):
+                for start in range(0, len(ids), batch):
+                    chunk = ids[start : start + batch]
+                    celery_app.send_task(
+                        DELIVER_TASK,
+                        args=[chunk],
+                        kwargs={"lane": lane.value},
+                        queue=QUEUES[lane],
+                        producer=producer,
+                        retry=True,
+                        retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+                    )
+                    published += chunk
     except Exception as exc:  # any broker failure: the sweeper will publish these later
+        total = sum(len(ids) for ids in by_lane.values())
         log.warning(
-            "broker publish failed after %d of %d deliveries (%s); the sweeper will retry",
-            published,
-            len(ids),
+            "broker publish failed after %d of %d deliveries (%s); the waker will retry",
+            len(published),
+            total,
             type(exc).__name__,
         )
     return published
 
 
-def ring_or_forget(db, delivery_ids: list[int]) -> int:
-    """Ring for ``delivery_ids``; rows the broker did not take lose their ``published_at``.
-
-    The sweeper then publishes them on its next pass instead of waiting out its grace period.
-    """
-    published = ring(delivery_ids)
-    missed = delivery_ids[published:]
+def ring_or_forget(rows: list[Row]) -> int:
+    """Publish for ``rows``; rows the broker did not take lose their ``published_at``, so the
+    waker publishes them within a second instead of the sweeper after its grace period."""
+    published = set(publish(rows))
+    missed = [row_id for row_id, _lane in rows if row_id not in published]
     if missed:
+        from bridge.db import engine_of
         from bridge.models import Delivery
 
-        db.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(missed))
-            .values(published_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        db.commit()
-    return published
-
-
-def ring_later(delivery_id: int, countdown: float) -> None:
-    """Publish one delivery task to run after ``countdown`` seconds (kept short: see sweeper)."""
-    celery_app: Celery = current_app.extensions["celery"]
-    try:
-        celery_app.send_task(
-            DELIVER_TASK, args=[[delivery_id]], queue=QUEUE, countdown=max(0.0, countdown)
-        )
-    except Exception as exc:  # the row keeps its time; the sweeper publishes it when due
-        log.warning("broker publish failed for delivery %s (%s)", delivery_id, type(exc).__name__)
+        with engine_of().begin() as conn:
+            conn.execute(
+                update(Delivery.__table__)
+                .where(Delivery.__table__.c.id.in_(missed))
+                .values(published_at=None)
+            )
+    return len(published)
 
 
 def ring_events() -> None:
@@ -157,6 +227,6 @@ def ring_events() -> None:
         return
     celery_app: Celery = current_app.extensions["celery"]
     try:
-        celery_app.send_task(PUSH_TASK, queue=QUEUE, retry=False)
+        celery_app.send_task(PUSH_TASK, queue=HOUSEKEEPING_QUEUE, retry=False)
     except Exception as exc:  # beat rings again within one sweep interval
         log.warning("broker publish failed for the event pusher (%s)", type(exc).__name__)

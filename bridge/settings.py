@@ -14,17 +14,6 @@ from collections.abc import Mapping
 DEFAULT_DATABASE_URL = "sqlite:///instance/bridge.db"
 DEFAULT_EMBEDDED_BROKER = "sqla+sqlite:///instance/broker.db"
 
-#: Per-target send limits (COUNT per SECONDS) for every channel kind. WhatsApp groups are the
-#: most sensitive: bursts from one number are what gets it banned, so one message per 5 s.
-DEFAULT_RATE_LIMITS: dict[str, tuple[int, float]] = {
-    "whatsapp_group": (1, 5.0),
-    "telegram": (20, 60.0),
-    "webhook": (10, 1.0),
-    "facebook_page": (1, 60.0),
-    "instagram": (1, 300.0),
-    "x": (1, 60.0),
-}
-
 #: Seconds between delivery attempts: quick retries first, then backing off to about a day.
 DEFAULT_DELIVERY_RETRY_SCHEDULE = (10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
 DEFAULT_CALLBACK_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -62,9 +51,16 @@ def _schedule(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tu
     return values
 
 
+def default_rate_limits() -> dict[str, tuple[int, float]]:
+    """Every channel kind's default per-target limit, as its adapter declares it."""
+    from bridge.channels import default_rate_limits as declared
+
+    return declared()
+
+
 def parse_rate_limits(raw: str | None) -> dict[str, tuple[int, float]]:
     """Parse ``kind=COUNT/SECONDS,...`` over the defaults; unknown kinds are an error."""
-    limits = dict(DEFAULT_RATE_LIMITS)
+    limits = default_rate_limits()
     if not raw or not raw.strip():
         return limits
     for item in raw.split(","):
@@ -75,7 +71,7 @@ def parse_rate_limits(raw: str | None) -> dict[str, tuple[int, float]]:
         if not match:
             raise SettingsError(f"BRIDGE_RATE_LIMITS: {item!r} is not kind=COUNT/SECONDS")
         kind, count, seconds = match.group(1), int(match.group(2)), float(match.group(3))
-        if kind not in DEFAULT_RATE_LIMITS:
+        if kind not in limits:
             raise SettingsError(f"BRIDGE_RATE_LIMITS: unknown channel kind {kind!r}")
         if count < 1 or seconds <= 0:
             raise SettingsError(f"BRIDGE_RATE_LIMITS: {item!r} needs COUNT >= 1 and SECONDS > 0")
@@ -118,7 +114,7 @@ class Settings:
     telegram_bot_token: str | None = None
     telegram_webhook_secret: str | None = None
     rate_limits: Mapping[str, tuple[int, float]] = dataclasses.field(
-        default_factory=lambda: dict(DEFAULT_RATE_LIMITS)
+        default_factory=default_rate_limits
     )
     delivery_retry_schedule: tuple[float, ...] = tuple(
         float(x) for x in DEFAULT_DELIVERY_RETRY_SCHEDULE

@@ -27,6 +27,37 @@ class DeliveryStatus(enum.StrEnum):
     NEEDS_REVIEW = "needs_review"
 
 
+class DeliveryPurpose(enum.StrEnum):
+    """Why an outbox row exists."""
+
+    #: The complaint to its OPD's channels, once per channel and round.
+    FORWARD = "forward"
+    #: A complaint Wadule reopened, with Wadule's note.
+    REOPEN = "reopen"
+    #: The bridge answering a group command (its text rendered already).
+    REPLY = "reply"
+
+
+class PushStatus(enum.StrEnum):
+    """Where an event stands on its way to Wadule's callback URL."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    #: The retry schedule ran out; the event stays readable through ``GET /events``.
+    FAILED = "failed"
+    #: No callback URL was configured when it happened: Wadule polls.
+    SKIPPED = "skipped"
+
+
+class Lane(enum.StrEnum):
+    """Private deliveries never wait behind public ones: each lane has its own queue and pool.
+    Which kinds travel in which lane is the channel registry's to say
+    (:func:`bridge.channels.lane_of`)."""
+
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
 class RoutedBy(enum.StrEnum):
     OPD = "opd"
     CATEGORY = "category"

@@ -1,9 +1,9 @@
-"""Complaint status changes, re-routes and the events they produce (contract sections 5 and 6).
+"""Complaint status changes and re-routes (contract sections 4 and 5).
 
 Every change goes through here: it updates the complaint under a condition on its current
-status (so concurrent changes cannot both win), adds a history entry and records one event.
-Callers commit; after the commit they ring :func:`bridge.queue.ring_events` (and, for new
-outbox rows, :func:`bridge.queue.ring`).
+status (so concurrent changes cannot both win), adds a history entry and records one event
+(:mod:`bridge.events`). New outbox rows and the event pusher are rung after the caller's commit
+(:mod:`bridge.queue`'s after-commit hook); callers only commit.
 """
 
 from __future__ import annotations
@@ -13,19 +13,26 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bridge.models import Complaint, Counter, Delivery, Event, Opd, StatusChange, utcnow
-from bridge.statuses import CLAIMABLE, ComplaintStatus, DeliveryStatus, can_transition
-
-EVENT_SEQ = "events"
+from bridge import events, queue
+from bridge.models import Complaint, Delivery, Opd, StatusChange, utcnow
+from bridge.routing import plan_deliveries
+from bridge.statuses import (
+    CLAIMABLE,
+    ComplaintStatus,
+    DeliveryPurpose,
+    DeliveryStatus,
+    can_transition,
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Actor:
+    """Who made a change: ``{"kind": "opd", "name": "dpupr"}`` in events and history."""
+
     kind: str
     name: str
 
@@ -43,74 +50,6 @@ class IllegalTransition(Exception):
         super().__init__(f"a complaint that is {current} cannot become {wanted}")
         self.current = current
         self.wanted = wanted
-
-
-def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-def record_event(
-    db: Session, *, type_: str, complaint: Complaint | None, data: dict[str, Any], at: dt.datetime
-) -> None:
-    """Add one event with the next global ``seq`` (see :func:`record_events`)."""
-    record_events(db, [(type_, complaint, data)], at=at)
-
-
-def record_events(
-    db: Session,
-    events: Sequence[tuple[str, Complaint | None, dict[str, Any]]],
-    *,
-    at: dt.datetime,
-) -> None:
-    """Add ``(type, complaint, data)`` events with the next global ``seq`` numbers, in order:
-    one counter update and one insert however many there are.
-
-    The counter row stays locked until the caller commits, so events commit in ``seq`` order:
-    a poller that has seen ``seq`` N will never later find an event below N.
-    """
-    if not events:
-        return
-    last = db.execute(
-        update(Counter)
-        .where(Counter.name == EVENT_SEQ)
-        .values(value=Counter.value + len(events))
-        .returning(Counter.value)
-    ).scalar()
-    if last is None:
-        # First event ever: create the counter (a concurrent first insert makes this fail and
-        # the caller's transaction retry is not worth it: the migration seeds the row).
-        db.execute(insert(Counter).values(name=EVENT_SEQ, value=len(events)))
-        last = len(events)
-    push_status = (
-        "pending" if current_app.config["BRIDGE_SETTINGS"].wadule_callback_url else "skipped"
-    )
-    occurred = iso(at)
-    first = last - len(events) + 1
-    db.execute(
-        insert(Event),
-        [
-            {
-                "seq": seq,
-                "complaint_id": complaint.id if complaint is not None else None,
-                "type": type_,
-                "data": {"seq": seq, **data, "occurred_at": occurred},
-                "occurred_at": at,
-                "push_status": push_status,
-                "push_attempts": 0,
-                "next_push_at": at,
-            }
-            for seq, (type_, complaint, data) in enumerate(events, start=first)
-        ],
-    )
-
-
-def envelope(event: Event) -> dict[str, Any]:
-    """The event as Wadule receives it, pushed or polled."""
-    return {"type": event.type, "timestamp": iso(event.occurred_at), "data": event.data}
-
-
-def _opd_slug(db: Session, opd_id: int) -> str:
-    return db.scalar(select(Opd.slug).where(Opd.id == opd_id))
 
 
 def change_status(
@@ -165,36 +104,20 @@ def change_status(
     set_committed_value(complaint, "status", str(new))
     if new == ComplaintStatus.REOPENED:
         db.refresh(complaint, ["round"])
-    record_events(db, [_status_event(complaint, new, current, note, actor)], at=at)
+    events.record(db, [events.status_changed(complaint, new, current, note, actor)], at=at)
     if new == ComplaintStatus.REOPENED:
-        from bridge.complaints import plan_deliveries
-
-        for row in plan_deliveries(
+        # The reopened complaint's message carries it whole: what the last round has not sent
+        # yet would only repeat it, out of date.
+        _cancel_unsent(db, complaint, before_round=complaint.round, reason="superseded by reopen")
+        _add_round(
+            db,
             complaint,
             complaint.opd.channels,
-            round_=complaint.round,
-            now=at,
-            purpose="reopen",
+            at=at,
+            purpose=DeliveryPurpose.REOPEN,
             note=note,
-        ):
-            row.complaint_id = complaint.id
-            db.add(row)
+        )
     return True
-
-
-def _status_event(complaint: Complaint, new: str, previous: str, note: str | None, actor: Actor):
-    return (
-        "complaint.status_changed",
-        complaint,
-        {
-            "wadule_id": complaint.wadule_id,
-            "status": str(new),
-            "previous_status": str(previous),
-            "opd": complaint.opd.slug,
-            "note": note,
-            "actor": actor.as_dict(),
-        },
-    )
 
 
 def advance(
@@ -203,11 +126,11 @@ def advance(
     *,
     actor: Actor,
     at: dt.datetime,
-) -> list[tuple[str, Complaint, dict[str, Any]]]:
+) -> list[events.NewEvent]:
     """The system's status changes for complaints the caller has locked and whose current
     status it has read: ``(complaint, current, new, note)`` each, one update per new status
     and one history insert for all. Returns their events for the caller to record with its
-    own (:func:`record_events`), so a batch takes the event counter once.
+    own (:func:`bridge.events.record`), so a batch takes the event counter once.
     """
     by_status: dict[str, list[int]] = {}
     for complaint, current, new, _note in moves:
@@ -236,11 +159,11 @@ def advance(
                 for complaint, _current, new, note in moves
             ],
         )
-    events = []
+    changes = []
     for complaint, current, new, note in moves:
         set_committed_value(complaint, "status", str(new))
-        events.append(_status_event(complaint, new, current, note, actor))
-    return events
+        changes.append(events.status_changed(complaint, new, current, note, actor))
+    return changes
 
 
 def reroute(
@@ -251,21 +174,10 @@ def reroute(
     Deliveries of the old round that have not gone out are cancelled (``dead`` with the reason).
     """
     at = utcnow()
-    from_slug = _opd_slug(db, complaint.opd_id)
+    from_slug = db.scalar(select(Opd.slug).where(Opd.id == complaint.opd_id))
     previous = complaint.status
-    db.execute(
-        update(Delivery)
-        .where(
-            Delivery.complaint_id == complaint.id,
-            Delivery.round == complaint.round,
-            Delivery.status.in_([s.value for s in CLAIMABLE]),
-        )
-        .values(
-            status=DeliveryStatus.DEAD,
-            last_error=f"cancelled: re-routed to {to_opd.slug}",
-            updated_at=at,
-        )
-        .execution_options(synchronize_session=False)
+    _cancel_unsent(
+        db, complaint, before_round=complaint.round + 1, reason=f"re-routed to {to_opd.slug}"
     )
     complaint.opd = to_opd
     complaint.opd_id = to_opd.id
@@ -283,63 +195,55 @@ def reroute(
             at=at,
         )
     )
-    from bridge.complaints import plan_deliveries
-
     db.refresh(to_opd)
-    for row in plan_deliveries(complaint, to_opd.channels, round_=complaint.round, now=at):
-        row.complaint_id = complaint.id
-        db.add(row)
-    record_event(
+    _add_round(db, complaint, to_opd.channels, at=at)
+    events.record(
         db,
-        type_="complaint.rerouted",
-        complaint=complaint,
-        data={
-            "wadule_id": complaint.wadule_id,
-            "status": ComplaintStatus.RECEIVED.value,
-            "previous_status": previous,
-            "from_opd": from_slug,
-            "to_opd": to_opd.slug,
-            "opd": to_opd.slug,
-            "note": note,
-            "actor": actor.as_dict(),
-        },
+        [
+            events.rerouted(
+                complaint,
+                status=ComplaintStatus.RECEIVED,
+                previous=previous,
+                from_opd=from_slug,
+                to_opd=to_opd.slug,
+                note=note,
+                actor=actor,
+            )
+        ],
         at=at,
     )
 
 
-def delivery_event(
-    db: Session,
-    delivery: Delivery,
-    *,
-    status: str,
-    error: str | None,
-    at: dt.datetime,
-    external_id: str | None = None,
-) -> None:
-    """Record ``complaint.delivery_updated`` for an outcome of a complaint's own delivery."""
-    event = delivery_event_of(delivery, status=status, error=error, external_id=external_id)
-    if event is not None:
-        record_events(db, [event], at=at)
-
-
-def delivery_event_of(
-    delivery: Delivery, *, status: str, error: str | None, external_id: str | None = None
-):
-    """The ``complaint.delivery_updated`` event of an outcome, or None for the bridge's
-    replies (they are not Wadule's business)."""
-    if delivery.purpose == "reply" or delivery.complaint_id is None:
-        return None
-    complaint = delivery.complaint
-    return (
-        "complaint.delivery_updated",
-        complaint,
-        {
-            "wadule_id": complaint.wadule_id,
-            "opd": complaint.opd.slug,
-            "channel": delivery.kind,
-            "target": delivery.target,
-            "status": status,
-            "external_id": external_id or delivery.external_id,
-            "error": error,
-        },
+def _cancel_unsent(db: Session, complaint: Complaint, *, before_round: int, reason: str) -> None:
+    """Rows of earlier rounds that have not gone out never will: ``dead``, with the reason."""
+    db.execute(
+        update(Delivery)
+        .where(
+            Delivery.complaint_id == complaint.id,
+            Delivery.round < before_round,
+            Delivery.status.in_([s.value for s in CLAIMABLE]),
+        )
+        .values(status=DeliveryStatus.DEAD, last_error=f"cancelled: {reason}", updated_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
+
+
+def _add_round(
+    db: Session,
+    complaint: Complaint,
+    opd_channels,
+    *,
+    at: dt.datetime,
+    purpose: DeliveryPurpose = DeliveryPurpose.FORWARD,
+    note: str | None = None,
+) -> list[int]:
+    """The complaint's outbox rows for its current round, rung after the caller's commit."""
+    rows = plan_deliveries(
+        complaint, opd_channels, round_=complaint.round, now=at, purpose=purpose, note=note
+    )
+    for row in rows:
+        row.complaint_id = complaint.id
+        db.add(row)
+    db.flush()
+    queue.ring(db, [(row.id, row.lane) for row in rows])
+    return [row.id for row in rows]

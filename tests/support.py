@@ -143,6 +143,17 @@ class ProcessGroup:
         process.wait()
         process.log.close()
 
+    def stop(self, name: str, timeout: float = 12.0) -> int | None:
+        """SIGTERM, as an operator would stop it (a supervisor then stops its own children);
+        SIGKILL the group if it has not ended within ``timeout``. Returns the exit code."""
+        process = self.processes[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=timeout)
+        self.kill(name)
+        return process.returncode
+
     def stop_all(self) -> None:
         for name in list(self.processes):
-            self.kill(name)
+            self.stop(name)

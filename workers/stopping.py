@@ -1,24 +1,51 @@
-"""A pool process told to stop (SIGTERM) mid-batch ends its provider call first.
+"""A pool process told to stop (SIGTERM) mid-batch ends its provider calls first.
 
 Celery terminates a pool process with SIGTERM when it cancels the task it runs (the broker
 connection was lost) and at a cold shutdown. billiard's own handler raises ``SystemExit``
 wherever the process is, so a batch dies holding every row it claimed, and they all end up in
-``needs_review``. Here the handler only asks the batch to stop
-(:func:`bridge.delivery.stop_softly`): the call in flight ends, the outcomes are recorded, the
-rows not attempted are handed back, and then the task ends the process through billiard's
-handler, as it would have. A process that is not in a batch is ended at once, as before.
+``needs_review``. Here the handler only asks the batch to stop (the engine looks at
+:func:`requested` before each provider call): the calls in flight end, the outcomes are
+recorded, the rows not attempted are handed back, and then the task ends the process through
+billiard's handler, as it would have. A process that is not in a batch is ended at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 
 from celery.signals import task_prerun
 
-from bridge import delivery
-
 _pool_handler = signal.SIG_DFL
+#: Set while a batch runs in this process, and when someone asked the batch to stop early.
+_running = threading.Event()
+_stop = threading.Event()
+
+
+@contextlib.contextmanager
+def batch_running() -> Iterator[None]:
+    """Mark a batch as running in this process (the SIGTERM handler then waits for it)."""
+    _running.set()
+    try:
+        yield
+    finally:
+        _running.clear()
+
+
+def requested() -> bool:
+    """Whether a stop was asked for (the running batch hands back what it has not tried)."""
+    return _stop.is_set()
+
+
+def stop_softly() -> bool:
+    """Ask the running batch to stop before its next provider call; False when no batch runs
+    (the caller may then stop at once)."""
+    if not _running.is_set():
+        return False
+    _stop.set()
+    return True
 
 
 @task_prerun.connect
@@ -35,7 +62,7 @@ def _install(**_kwargs) -> None:
 
 
 def _on_sigterm(signum, frame) -> None:
-    if not delivery.stop_softly():
+    if not stop_softly():
         _end(signum, frame)
 
 

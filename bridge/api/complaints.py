@@ -9,13 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bridge import db as database
-from bridge import delivery
+from bridge import outbox
 from bridge.api import Blueprint
 from bridge.api.pagination import decode_cursor, encode_cursor
 from bridge.auth import current_principal, require
 from bridge.complaints import ConflictError, ingest, load_complaint
-from bridge.directory import NoTriageError
 from bridge.models import Complaint, Opd
+from bridge.routing import NoTriageError
 from bridge.statuses import Role
 from bridge.workflow import Actor, IllegalTransition, change_status, reroute
 from schemas import (
@@ -127,7 +127,7 @@ class Redeliver(MethodView):
         complaint = _get_visible(wadule_id)
         principal = current_principal()
         db = database.session()
-        ids = delivery.redeliver(
+        ids = outbox.redeliver(
             db,
             complaint,
             channel=(args or {}).get("channel"),
@@ -158,7 +158,6 @@ class Status(MethodView):
             db.rollback()
             abort(409, message=str(exc))
         db.commit()
-        _ring_new_rows(db, complaint)
         db.expire_all()
         return _shown(_get_visible(wadule_id))
 
@@ -185,22 +184,5 @@ class Assign(MethodView):
             actor=Actor("operator", current_principal().name),
         )
         db.commit()
-        _ring_new_rows(db, complaint)
         db.expire_all()
         return _shown(_get_visible(wadule_id))
-
-
-def _ring_new_rows(db, complaint: Complaint) -> None:
-    from bridge import queue
-    from bridge.models import Delivery
-
-    rows = db.scalars(
-        select(Delivery.id).where(
-            Delivery.complaint_id == complaint.id,
-            Delivery.round == complaint.round,
-            Delivery.status == "pending",
-            Delivery.attempts == 0,
-        )
-    ).all()
-    queue.ring_or_forget(db, list(rows))
-    queue.ring_events()

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from bridge import db as database
 from bridge.api import Blueprint
 from bridge.auth import require
+from bridge.events import envelope
 from bridge.models import Event
 from bridge.statuses import Role
-from bridge.workflow import envelope
 from schemas.events import EventListSchema, EventQueryArgsSchema
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Events for Wadule")

@@ -1,10 +1,19 @@
-"""Channel adapters: one module per kind, registered explicitly here."""
+"""Channel adapters: one module per kind, registered explicitly here.
+
+The registry is the one home of what the bridge knows about channel kinds: which exist, in
+which order a complaint goes out to them (the OPD's WhatsApp group first: that is where people
+answer), which are public, and each kind's default rate limit. Each fact is declared on its
+adapter class; everything else (routing, settings, the engine's lanes) asks here. Where a fact
+must be repeated outside ``bridge`` (the marshmallow enum in ``schemas``), a test checks that
+the two agree.
+"""
 
 from __future__ import annotations
 
 from bridge.channels.base import (
     ChannelAdapter,
     ChannelError,
+    NotYetError,
     OutcomeUnknownError,
     OutgoingMessage,
     PermanentError,
@@ -12,9 +21,7 @@ from bridge.channels.base import (
     SendResult,
     ThrottledError,
 )
-
-PRIVATE_KINDS = ("whatsapp_group", "telegram", "webhook")
-PUBLIC_KINDS = ("facebook_page", "instagram", "x")
+from bridge.statuses import Lane
 
 _REGISTRY: dict[str, type[ChannelAdapter]] = {}
 
@@ -32,13 +39,47 @@ def adapter_class(kind: str) -> type[ChannelAdapter] | None:
     return _REGISTRY.get(kind)
 
 
-def registered_kinds() -> list[str]:
+def kinds() -> tuple[str, ...]:
+    """Every channel kind, in the order a complaint goes out to them (private ones first)."""
     _load_builtin()
-    return sorted(_REGISTRY)
+    return tuple(sorted(_REGISTRY, key=lambda kind: _REGISTRY[kind].order))
+
+
+def registered_kinds() -> list[str]:
+    return list(kinds())
+
+
+def public_kinds() -> tuple[str, ...]:
+    return tuple(kind for kind in kinds() if _REGISTRY[kind].public)
+
+
+def private_kinds() -> tuple[str, ...]:
+    return tuple(kind for kind in kinds() if not _REGISTRY[kind].public)
 
 
 def is_public(kind: str) -> bool:
-    return kind in PUBLIC_KINDS
+    cls = adapter_class(kind)
+    return cls is not None and cls.public
+
+
+def lane_of(kind: str) -> Lane:
+    """The queue a delivery of ``kind`` travels in."""
+    return Lane.PUBLIC if is_public(kind) else Lane.PRIVATE
+
+
+def kinds_of_lane(lane: Lane | str) -> tuple[str, ...]:
+    return public_kinds() if Lane(lane) is Lane.PUBLIC else private_kinds()
+
+
+def order_of(kind: str) -> int:
+    """Sort key of a kind (unknown kinds last)."""
+    cls = adapter_class(kind)
+    return cls.order if cls is not None else 10_000
+
+
+def default_rate_limits() -> dict[str, tuple[int, float]]:
+    """``{kind: (count, seconds)}``: each adapter's default per-target send limit."""
+    return {kind: _REGISTRY[kind].rate_limit for kind in kinds()}
 
 
 _loaded = False
@@ -57,10 +98,10 @@ def _load_builtin() -> None:
 
 
 __all__ = [
-    "PRIVATE_KINDS",
-    "PUBLIC_KINDS",
     "ChannelAdapter",
     "ChannelError",
+    "Lane",
+    "NotYetError",
     "OutcomeUnknownError",
     "OutgoingMessage",
     "PermanentError",
@@ -68,7 +109,14 @@ __all__ = [
     "SendResult",
     "ThrottledError",
     "adapter_class",
+    "default_rate_limits",
     "is_public",
+    "kinds",
+    "kinds_of_lane",
+    "lane_of",
+    "order_of",
+    "private_kinds",
+    "public_kinds",
     "register",
     "registered_kinds",
 ]

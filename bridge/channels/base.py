@@ -41,6 +41,16 @@ class PermanentError(ChannelError):
     """Trying again cannot help: bad target, bad credentials, content refused."""
 
 
+class NotYetError(ChannelError):
+    """The provider is still working on an earlier step (an Instagram media container being
+    processed): nothing failed, look again in ``check_after`` seconds. No attempt is spent and
+    no worker waits: the row keeps its progress and comes back at its ``next_attempt_at``."""
+
+    def __init__(self, reason: str, check_after: float):
+        super().__init__(reason)
+        self.check_after = check_after
+
+
 class OutcomeUnknownError(ChannelError):
     """The request may have reached the provider (e.g. a read timeout after sending).
 
@@ -90,6 +100,10 @@ class ChannelAdapter:
     kind: ClassVar[str]
     #: Public channels get the redacted summary; private ones the full complaint.
     public: ClassVar[bool] = False
+    #: Where the kind comes in the order a complaint goes out (lower first).
+    order: ClassVar[int]
+    #: Default per-target limit, (COUNT, SECONDS); ``BRIDGE_RATE_LIMITS`` overrides it.
+    rate_limit: ClassVar[tuple[int, float]]
     #: Longest text the channel takes, in its own unit of length.
     max_length: ClassVar[int] = 4096
     #: Seconds before a connection attempt is abandoned (nothing was sent: retryable).

@@ -221,6 +221,8 @@ class Adapter(GraphAdapter):
     """Posts to a Facebook Page id with the Page's access token."""
 
     kind: ClassVar[str] = "facebook_page"
+    order: ClassVar[int] = 40
+    rate_limit: ClassVar[tuple[int, float]] = (1, 60.0)
     #: Facebook takes far longer posts; a public summary stays readable well under this.
     max_length: ClassVar[int] = 5000
 

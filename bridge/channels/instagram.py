@@ -11,7 +11,10 @@ user token as ``Authorization: Bearer``:
 3. ``POST /{ig-user-id}/media_publish`` with ``creation_id`` → the media id.
 
 No step is repeated after a crash if it already succeeded: the container id is checkpointed
-right after step 1, and a later attempt goes straight to step 2. "Publish requested" is
+right after step 1, and a later attempt goes straight to step 2. Nobody waits for Meta to
+process the image: a container still ``IN_PROGRESS`` raises :class:`NotYetError`, the row keeps
+its progress and comes back at its ``next_attempt_at`` (after :data:`CHECK_AFTER` seconds, then
+longer), so no worker sleeps and no attempt is spent on waiting. "Publish requested" is
 checkpointed before step 3; a timeout there leaves the row in ``needs_review``. When a person
 redelivers it, the container's own status decides: ``PUBLISHED`` means the post is there (the
 row is marked sent, nothing posted again); ``FINISHED`` means it never went out, and it is
@@ -25,10 +28,10 @@ reached") is handled the same way: throttled for :data:`QUOTA_WAIT`.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, ClassVar
 
 from bridge.channels.base import (
+    NotYetError,
     OutcomeUnknownError,
     OutgoingMessage,
     PermanentError,
@@ -58,17 +61,22 @@ NOT_READY_SUBCODES = frozenset({2207027})
 #: Meta could not fetch or read the card (BRIDGE_PUBLIC_URL unreachable, wrong content type).
 MEDIA_FETCH_CODES = frozenset({9004, 36000, 36001, 36003})
 PROCESSING_WAIT = 60.0
+#: Seconds before each look at a container still ``IN_PROGRESS``. Meta recommends looking "once
+#: per minute, for no more than 5 minutes" (Content Publishing guide, "Troubleshooting":
+#: https://developers.facebook.com/docs/instagram-platform/content-publishing); an image card is
+#: usually ready within seconds, so the first looks come sooner.
+CHECK_AFTER = (5.0, 10.0, 20.0, 40.0, 60.0, 60.0, 60.0, 60.0)
 
 
 class Adapter(GraphAdapter):
     """Publishes a card image to an Instagram professional account (its IG user id)."""
 
     kind: ClassVar[str] = "instagram"
+    order: ClassVar[int] = 50
+    #: Instagram allows 50 API-published posts a day per account; one per 5 minutes is plenty.
+    rate_limit: ClassVar[tuple[int, float]] = (1, 300.0)
     #: Instagram's caption limit, in characters.
     max_length: ClassVar[int] = 2200
-    #: Step 2 polling: seconds between polls and how many polls one attempt makes.
-    poll_interval: ClassVar[float] = 3.0
-    max_polls: ClassVar[int] = 8
     #: Posts to keep free in the quota (0: use it all).
     quota_reserve: ClassVar[int] = 0
 
@@ -105,8 +113,8 @@ class Adapter(GraphAdapter):
         for _ in range(2):  # an expired container is replaced once per attempt
             if not container_id:
                 container_id = self._create_container(message, image_url, usage)
-                save_progress(message, container_id=container_id, publish_requested=False)
-            status = self._wait_until_finished(message, container_id, usage)
+                save_progress(message, container_id=container_id, publish_requested=False, checks=0)
+            status = self._ready(message, container_id, usage)
             if status == "FINISHED":
                 break
             if status == "PUBLISHED":
@@ -205,28 +213,32 @@ class Adapter(GraphAdapter):
             provider_detail(detail) if detail else None,
         )
 
-    def _wait_until_finished(
-        self, message: OutgoingMessage, container_id: str, usage: Usage
-    ) -> str:
-        """Poll until FINISHED, EXPIRED or PUBLISHED (returned); raise on ERROR or no end."""
-        status = None
-        for poll in range(self.max_polls):
-            status, detail = self._container_status(message, container_id, usage)
-            if status in ("FINISHED", "EXPIRED", "PUBLISHED"):
-                return status
-            if status == "ERROR":
-                save_progress(message, container_id=None, publish_requested=False)
-                detail = detail or "no detail"
-                raise RetryableError(
-                    f"instagram: Meta could not process the card ({detail}); a new container"
-                    " is made next time",
-                    retry_after=PROCESSING_WAIT,
-                )
-            if poll + 1 < self.max_polls:
-                time.sleep(self.poll_interval)
-        raise RetryableError(
-            f"instagram: container still {status or 'not ready'} after {self.max_polls} polls",
-            retry_after=PROCESSING_WAIT,
+    def _ready(self, message: OutgoingMessage, container_id: str, usage: Usage) -> str:
+        """FINISHED, EXPIRED or PUBLISHED (returned); still processing raises NotYetError with
+        when to look again; ERROR, or no end after :data:`CHECK_AFTER`'s looks, raises
+        RetryableError (which spends an attempt)."""
+        status, detail = self._container_status(message, container_id, usage)
+        if status in ("FINISHED", "EXPIRED", "PUBLISHED"):
+            return status
+        if status == "ERROR":
+            save_progress(message, container_id=None, publish_requested=False, checks=0)
+            raise RetryableError(
+                f"instagram: Meta could not process the card ({detail or 'no detail'}); a new"
+                " container is made next time",
+                retry_after=PROCESSING_WAIT,
+            )
+        checks = int(message.progress.get("checks") or 0)
+        if checks >= len(CHECK_AFTER):
+            # Looked long enough in this attempt; the container stays (it keeps 24 hours).
+            save_progress(message, checks=0)
+            raise RetryableError(
+                f"instagram: container still {status or 'not ready'} after {checks} looks",
+                retry_after=PROCESSING_WAIT,
+            )
+        save_progress(message, checks=checks + 1)
+        raise NotYetError(
+            f"instagram: container {status or 'not ready'}; looking again",
+            check_after=CHECK_AFTER[checks],
         )
 
     def _publish(self, message: OutgoingMessage, container_id: str, usage: Usage) -> str | None:

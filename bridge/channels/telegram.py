@@ -39,6 +39,9 @@ class Adapter(ChannelAdapter):
     """Sends to a Telegram chat id (``-100…``) or ``@channelusername``."""
 
     kind: ClassVar[str] = "telegram"
+    order: ClassVar[int] = 20
+    #: Telegram allows about 20 messages a minute to one group.
+    rate_limit: ClassVar[tuple[int, float]] = (20, 60.0)
     public: ClassVar[bool] = False
     #: Telegram's limit, counted in UTF-16 code units after entity parsing.
     max_length: ClassVar[int] = 4096

@@ -53,6 +53,8 @@ class Adapter(ChannelAdapter):
     """POSTs ``message.payload`` as JSON to ``message.target``."""
 
     kind: ClassVar[str] = "webhook"
+    order: ClassVar[int] = 30
+    rate_limit: ClassVar[tuple[int, float]] = (10, 1.0)
     public: ClassVar[bool] = False
     # Only the sandbox shows the text; receivers get the structured payload.
     max_length: ClassVar[int] = 65536

@@ -46,6 +46,9 @@ class Adapter(ChannelAdapter):
     """Sends to a WhatsApp group id (``…@g.us``) via the configured provider."""
 
     kind: ClassVar[str] = "whatsapp_group"
+    order: ClassVar[int] = 10
+    #: Bursts from one number are what gets it banned: one message per 5 s to a group.
+    rate_limit: ClassVar[tuple[int, float]] = (1, 5.0)
     public: ClassVar[bool] = False
     # WhatsApp takes about 65k characters; the rendered complaint is far shorter.
     max_length: ClassVar[int] = 65536

@@ -77,6 +77,8 @@ class Adapter(ChannelAdapter):
     """Posts to the X account whose user token the channel's ``token_env`` names."""
 
     kind: ClassVar[str] = "x"
+    order: ClassVar[int] = 60
+    rate_limit: ClassVar[tuple[int, float]] = (1, 60.0)
     public: ClassVar[bool] = True
     max_length: ClassVar[int] = MAX_WEIGHTED_LENGTH
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
 from bridge import db as database
-from bridge import delivery
+from bridge import outbox
 from bridge.complaints import load_complaint
 from bridge.console import bp, queries
 from bridge.console.security import (
@@ -221,7 +221,7 @@ def retry(delivery_id: int):
             "error",
         )
         return redirect(back)
-    ids = delivery.redeliver(
+    ids = outbox.redeliver(
         db, complaint, channel=row.kind, actor=Actor("operator", g.operator.username)
     )
     log.info(

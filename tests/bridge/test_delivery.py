@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import select, update
 
-from bridge import delivery
+from bridge import outbox
 from bridge.db import new_session
 from bridge.models import Complaint, Delivery, Event, SandboxMessage, utcnow
 from tests.fakes.server import Delay
@@ -25,6 +25,16 @@ DIRECTORY = {
             "categories": ["informasi"],
             "channels": [{"kind": "whatsapp_group", "target": GROUP}],
         },
+        # Offices of their own group each, for tests that need several targets.
+        *(
+            {
+                "slug": f"opd{n}",
+                "name": f"OPD {n}",
+                "categories": [f"kategori{n}"],
+                "channels": [{"kind": "whatsapp_group", "target": f"12036300000000010{n}@g.us"}],
+            }
+            for n in range(5)
+        ),
     ],
 }
 
@@ -73,7 +83,7 @@ def submit(app, wadule_id="WDL-E1", **fields) -> int:
 
 def attempt(app, delivery_id):
     with app.app_context():
-        return delivery.deliver(delivery_id)
+        return outbox.deliver(delivery_id)
 
 
 def row(app, delivery_id) -> Delivery:
@@ -143,13 +153,27 @@ def test_server_error_retries_on_the_schedule_then_succeeds(engine_app, waha):
     assert row(app, delivery_id).attempts == 2
 
 
-def test_provider_wait_hint_wins_over_a_shorter_schedule(engine_app, waha):
+def test_throttling_waits_as_told_without_spending_an_attempt(engine_app, waha):
     app = engine_app()
     delivery_id = submit(app)
     waha.fail_next(1, status=429, body={"message": "slow down"}, headers={"Retry-After": "600"})
     result = attempt(app, delivery_id)
+    # A provider's "wait" is not a failure: no attempt is spent on it.
+    assert result.outcome == "throttled" and result.retry_in == 600
+    waiting = row(app, delivery_id)
+    assert (waiting.status, waiting.attempts, waiting.published_at) == ("pending", 0, None)
+    assert waiting.next_attempt_at > utcnow() + dt.timedelta(seconds=590)
+
+
+def test_provider_wait_hint_wins_over_a_shorter_schedule(engine_app, waha):
+    app = engine_app()
+    delivery_id = submit(app)
+    waha.fail_next(1, status=503, body={"message": "restarting"}, headers={"Retry-After": "600"})
+    result = attempt(app, delivery_id)
     assert result.outcome == "retrying" and result.retry_in == 600
-    assert row(app, delivery_id).published_at is None  # too long for the broker: sweeper's job
+    failed = row(app, delivery_id)
+    # No doorbell waits in the broker: the waker rings when the row is due.
+    assert (failed.status, failed.attempts, failed.published_at) == ("retrying", 1, None)
 
 
 def test_retries_exhausted_is_dead_and_the_complaint_failed(engine_app, waha):
@@ -183,7 +207,7 @@ def test_a_hang_after_sending_needs_review_and_is_never_resent(engine_app, waha)
     make_due(app, delivery_id)
     assert attempt(app, delivery_id).outcome == "skipped"
     with app.app_context():
-        assert delivery.sweep().published == 0
+        assert outbox.sweep().published == 0
     assert len(waha.requests) == 1
 
 
@@ -236,13 +260,13 @@ def test_sweeper_moves_an_expired_lease_to_review_and_publishes_due_rows(engine_
         db.execute(update(Delivery).where(Delivery.id == due).values(published_at=None))
         db.commit()
     with app.app_context():
-        result = delivery.sweep()
+        result = outbox.sweep()
     assert (result.expired, result.published) == (1, 1)
     assert row(app, lost).status == "needs_review"
     assert "worker lost while sending" in row(app, lost).last_error
     assert row(app, due).published_at is not None
     with app.app_context():
-        assert delivery.sweep().published == 0  # within the grace period: no second copy
+        assert outbox.sweep().published == 0  # within the grace period: no second copy
 
 
 def test_redeliver_endpoint_retries_dead_and_review_rows(engine_app, waha, keys):
@@ -288,39 +312,69 @@ def test_sandbox_sends_land_in_the_inbox(make_app, keys):
 
 def test_a_doorbell_takes_on_the_oldest_due_rows_up_to_the_batch(engine_app, waha):
     app = engine_app(BRIDGE_DELIVERY_BATCH="3")
-    ids = [submit(app, f"WDL-B{n}") for n in range(5)]
+    ids = [submit(app, f"WDL-B{n}", category=f"kategori{n}") for n in range(5)]
     with app.app_context():
-        first = delivery.deliver_batch([ids[4]])
-    # Its own row first, then the oldest due ones.
-    assert list(first.results) == [ids[4], ids[0], ids[1]]
+        first = outbox.deliver_batch([ids[4]])
+    # Its own row, then the oldest due ones (each to a group of its own).
+    assert sorted(first.results) == [ids[0], ids[1], ids[4]]
     assert first.summary() == {"sent": 3}
     assert [row(app, i).status for i in ids[2:4]] == ["pending", "pending"]
     with app.app_context():
-        assert delivery.deliver_batch([ids[0]]).summary() == {"sent": 2}
+        assert outbox.deliver_batch([ids[0]]).summary() == {"sent": 2}
         # The doorbells of rows already taken on find nothing to do, and call nobody.
-        assert delivery.deliver_batch([ids[1]]).results == {}
+        assert outbox.deliver_batch([ids[1]]).results == {}
     assert len(waha.requests) == 5
-    assert len(waha.received(GROUP)) == 5
+
+
+def test_one_groups_rows_go_out_in_order(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_BATCH="3")
+    ids = [submit(app, f"WDL-O{n}") for n in range(5)]
+    with app.app_context():
+        # Rung for the newest row: the older ones of its group go first, and the newest
+        # waits while two older ones are still due elsewhere.
+        first = outbox.deliver_batch([ids[4]])
+        assert list(first.results) == [ids[0], ids[1]]
+        second = outbox.deliver_batch([ids[4]])
+        assert list(second.results) == [ids[2], ids[3], ids[4]]
+    sent = [request.json["text"] for request in waha.requests]
+    assert [text.split("#", 1)[1].split("*", 1)[0] for text in sent] == [
+        f"WDL-O{n}" for n in range(5)
+    ]
 
 
 def test_rows_another_worker_holds_are_skipped_not_waited_for(engine_app, waha):
     app = engine_app(BRIDGE_DELIVERY_BATCH="5")
-    held, other = submit(app, "WDL-HELD"), submit(app, "WDL-FREE")
+    held, other = submit(app, "WDL-HELD"), submit(app, "WDL-FREE", category="kategori1")
     with app.app_context(), new_session() as holder:
         # Another worker's claim transaction holds the row (PostgreSQL row lock).
         holder.execute(select(Delivery.id).where(Delivery.id == held).with_for_update()).all()
         with app.app_context():
-            batch = delivery.deliver_batch([held])
+            batch = outbox.deliver_batch([held])
         holder.rollback()
     assert batch.summary() == {"sent": 1} and list(batch.results) == [other]
     assert row(app, held).status == "pending"
+
+
+def test_a_row_waits_while_an_older_one_of_its_group_is_held_elsewhere(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_BATCH="5")
+    held, later = submit(app, "WDL-HELD"), submit(app, "WDL-LATER")
+    with app.app_context(), new_session() as holder:
+        holder.execute(select(Delivery.id).where(Delivery.id == held).with_for_update()).all()
+        with app.app_context():
+            batch = outbox.deliver_batch([later])
+        holder.rollback()
+    # The other worker sends the older row first; then the later one goes (rung by it).
+    assert batch.results == {}
+    assert row(app, later).status == "pending"
+    with app.app_context():
+        assert list(outbox.deliver_batch([held]).results) == [held, later]
 
 
 def test_one_group_gets_one_send_per_window_within_a_batch(engine_app, waha):
     app = engine_app(BRIDGE_RATE_LIMITS="whatsapp_group=1/60", BRIDGE_DELIVERY_BATCH="5")
     ids = [submit(app, f"WDL-L{n}") for n in range(3)]
     with app.app_context():
-        batch = delivery.deliver_batch([ids[0]])
+        batch = outbox.deliver_batch([ids[0]])
     assert batch.results[ids[0]].outcome == "sent"
     for waiting in ids[1:]:
         assert batch.results[waiting].outcome == "throttled"
@@ -338,7 +392,7 @@ def test_rows_not_reached_within_half_the_time_limit_are_handed_back(engine_app,
     ids = [submit(app, f"WDL-T{n}") for n in range(3)]
     waha.delay_next(1.4, times=2)  # two slow answers use up the 2.5 s budget
     with app.app_context():
-        batch = delivery.deliver_batch([ids[0]])
+        batch = outbox.deliver_batch([ids[0]])
     assert [batch.results[i].outcome for i in ids[:2]] == ["sent", "sent"]
     assert ids[2] not in batch.results
     back = row(app, ids[2])
@@ -357,7 +411,7 @@ def test_each_row_records_its_own_answer_time(engine_app, waha):
     first, second = submit(app, "WDL-S1"), submit(app, "WDL-S2")
     waha.script(Delay(0), Delay(0.5))
     with app.app_context():
-        delivery.deliver_batch([first])
+        outbox.deliver_batch([first])
     gap = row(app, second).sent_at - row(app, first).sent_at
     assert gap >= dt.timedelta(seconds=0.45)
 
@@ -380,7 +434,7 @@ def test_a_claim_lost_mid_batch_records_only_the_rows_still_held(engine_app, wah
     thread = threading.Thread(target=sweeper_moves_the_first_row_on)
     thread.start()
     with app.app_context():
-        batch = delivery.deliver_batch([lost])
+        batch = outbox.deliver_batch([lost])
     thread.join()
     assert batch.results[lost].outcome == "skipped"
     assert batch.results[kept].outcome == "sent"
@@ -393,7 +447,7 @@ def test_a_batch_writes_events_in_order_per_complaint(engine_app, waha):
     app = engine_app(BRIDGE_DELIVERY_BATCH="3")
     ids = [submit(app, f"WDL-E{n}") for n in range(3)]
     with app.app_context():
-        delivery.deliver_batch([ids[0]])
+        outbox.deliver_batch([ids[0]])
     with app.app_context(), new_session() as db:
         events = db.scalars(select(Event).order_by(Event.seq)).all()
     seqs = [e.seq for e in events]

@@ -6,10 +6,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from bridge import delivery
 from bridge.db import engine_of
 from bridge.migrate import upgrade
 from bridge.models import Base, utcnow
+from bridge.outbox.claim import oldest_due
+from bridge.statuses import Lane
 
 
 def differences(engine) -> list:
@@ -28,14 +29,18 @@ def test_sqlite_schema_matches_the_models(tmp_path):
     try:
         assert differences(engine) == []
         claimable = {i["name"]: i for i in inspect(engine).get_indexes("deliveries")}
-        assert claimable["ix_deliveries_claimable"]["column_names"] == ["next_attempt_at", "id"]
+        assert claimable["ix_deliveries_claimable"]["column_names"] == [
+            "lane",
+            "next_attempt_at",
+            "id",
+        ]
     finally:
         engine.dispose()
 
 
 def test_workers_take_due_rows_through_the_claimable_index(app):
     engine = engine_of(app)
-    statement = delivery.oldest_due(utcnow(), 10, besides=[1, 2])
+    statement = oldest_due(utcnow(), Lane.PRIVATE, 10, besides=[1, 2])
     # As executed, the statuses are literals (a bound parameter could not prove the index's
     # condition)...
     executed = str(statement.compile(engine, compile_kwargs={"render_postcompile": True}))

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from bridge import delivery
+from bridge import outbox
 from bridge.auth import create_api_key
 from bridge.channels.x import weighted_length
 from bridge.db import new_session
@@ -202,12 +202,15 @@ def test_throttling_waits_and_leaves_other_channels_alone(bridge, fakes):
     graph.fill_quota(IG_USER)
     results = {kind: attempt(app, delivery_id) for kind, delivery_id in ids.items()}
     assert results["whatsapp_group"].outcome == "sent"
-    assert results["facebook_page"].outcome == "retrying"
+    # Each waits as long as its provider says, and none spends an attempt on it.
+    assert results["facebook_page"].outcome == "throttled"
     assert results["facebook_page"].retry_in >= 3600  # usage 100 %: at least an hour
-    assert results["instagram"].outcome == "retrying"
+    assert results["instagram"].outcome == "throttled"
     assert results["instagram"].retry_in == 3600  # the daily quota
-    assert results["x"].outcome == "retrying"
+    assert results["x"].outcome == "throttled"
     assert 880 <= results["x"].retry_in <= 900  # x-rate-limit-reset
+    for kind in ("facebook_page", "instagram", "x"):
+        assert (row(app, ids[kind]).status, row(app, ids[kind]).attempts) == ("pending", 0)
     assert "rate limited: #32" in row(app, ids["facebook_page"]).last_error
     assert "quota used up" in row(app, ids["instagram"]).last_error
     assert row(app, ids["x"]).last_error == "x: too many requests"
@@ -285,7 +288,7 @@ def test_instagram_timeout_on_publish_needs_review_and_redelivery_posts_nothing_
     make_due(app, ids["instagram"])
     assert attempt(app, ids["instagram"]).outcome == "skipped"
     with app.app_context():
-        delivery.sweep()
+        outbox.sweep()
     assert len(graph.published(IG_USER)) == 1
 
     with app.app_context(), new_session() as db:

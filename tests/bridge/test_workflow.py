@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bridge import delivery
+from bridge import outbox
 from bridge.db import new_session
 from bridge.models import Delivery, Event, SandboxMessage
 from tests.support import auth
@@ -112,7 +112,7 @@ def test_reopen_notifies_the_opd_again_with_the_note(client, keys, filed, direct
     assert [d.kind for d in reopen] == ["whatsapp_group", "facebook_page", "instagram", "x"]
     assert {d.round for d in reopen} == {2}
     with directory.app_context():
-        assert delivery.deliver(reopen[0].id).outcome == "sent"
+        assert outbox.deliver(reopen[0].id).outcome == "sent"
     with directory.app_context(), new_session() as db:
         text = db.scalars(select(SandboxMessage.text)).one()
     assert text.startswith("🔁 *Aduan dibuka kembali oleh Wadule*")
@@ -154,7 +154,7 @@ def test_delivery_outcomes_are_events(client, keys, filed, directory):
         ids = db.scalars(select(Delivery.id).order_by(Delivery.id)).all()
     with directory.app_context():
         for delivery_id in ids:
-            delivery.deliver(delivery_id)
+            outbox.deliver(delivery_id)
     feed = events(client, keys["wadule"])["events"]
     updates = [e["data"] for e in feed if e["type"] == "complaint.delivery_updated"]
     assert [(u["channel"], u["status"]) for u in updates] == [

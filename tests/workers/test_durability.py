@@ -98,7 +98,7 @@ def test_broker_down_at_ingest_delays_but_loses_nothing(make_app, env, keys, pro
     assert private_rows(app) == {DeliveryStatus.PENDING: total}
 
     processes.env.update(env | FAST)
-    processes.start("worker", "worker", "--concurrency", "2")
+    processes.start("worker", "worker", "--lane", "private", "--concurrency", "2")
     processes.start("beat", "beat")
     counts = wait_until_settled(app, total, 90, processes)
     assert counts == {DeliveryStatus.SENT: total}
@@ -109,11 +109,11 @@ def test_wiped_broker_only_delays(make_app, env, keys, processes, redis_server):
     app = make_app(**FAST)
     post_many(app.test_client(), keys["wadule"], 20)
     total = sum(private_rows(app).values())
-    assert redis_server.client().llen("bridge") >= 20  # a task per complaint
+    assert redis_server.client().llen("bridge.private") >= 20  # a task per complaint
     redis_server.client().flushall()
 
     processes.env.update(env | FAST)
-    processes.start("worker", "worker", "--concurrency", "2")
+    processes.start("worker", "worker", "--lane", "private", "--concurrency", "2")
     processes.start("beat", "beat")
     counts = wait_until_settled(app, total, 90, processes)
     assert counts == {DeliveryStatus.SENT: total}
@@ -125,7 +125,7 @@ def test_worker_killed_mid_batch_loses_nothing(make_app, env, keys, processes):
     fault_env = env | FAST | {"BRIDGE_TASK_TIME_LIMIT": "5", "BRIDGE_DELIVERY_BATCH": str(batch)}
     app = make_app(**fault_env)
     processes.env.update(fault_env)
-    processes.start("worker", "worker", "--concurrency", "2")
+    processes.start("worker", "worker", "--lane", "private", "--concurrency", "2")
     post_many(app.test_client(), keys["wadule"], 200)
     total = sum(private_rows(app).values())
 
@@ -137,7 +137,7 @@ def test_worker_killed_mid_batch_loses_nothing(make_app, env, keys, processes):
     stopped_at = private_rows(app)
     assert stopped_at.get(DeliveryStatus.SENT, 0) < total, "the batch finished before the kill"
 
-    processes.start("worker", "worker", "--concurrency", "2")
+    processes.start("worker", "worker", "--lane", "private", "--concurrency", "2")
     processes.start("beat", "beat")
     counts = wait_until_settled(app, total, 120, processes)
     sent = counts.get(DeliveryStatus.SENT, 0)
@@ -183,7 +183,7 @@ def test_a_pool_process_terminated_mid_batch_ends_its_call_and_hands_back_the_re
         waha.delay_next(1.5)  # the batch's first call is still out when the SIGTERM comes
 
         processes.env.update(fault_env)
-        worker = processes.start("worker", "worker", "--concurrency", "1")
+        worker = processes.start("worker", "worker", "--lane", "private", "--concurrency", "1")
         waha.wait_for_requests(1, timeout=60)
         # What Celery does to a pool process when it cancels its task (broker connection lost)
         # or at a cold shutdown.

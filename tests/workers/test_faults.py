@@ -91,8 +91,8 @@ def test_kill_worker_wipe_redis_and_failing_provider_lose_nothing_and_post_nothi
         total = sum(settled(app).values())
 
         processes.env.update(fault_env)
-        processes.start("worker-a", "worker", "--concurrency", "2")
-        processes.start("worker-b", "worker", "--concurrency", "2")
+        processes.start("worker-a", "worker", "--lane", "private", "--concurrency", "2")
+        processes.start("worker-b", "worker", "--lane", "private", "--concurrency", "2")
         processes.start("beat", "beat")
 
         def sent() -> int:
@@ -100,7 +100,7 @@ def test_kill_worker_wipe_redis_and_failing_provider_lose_nothing_and_post_nothi
 
         wait_for(lambda: sent() >= 40, 90, "the first 40 sends", processes)
         processes.kill("worker-a")  # SIGKILL mid-batch, pool processes included
-        processes.start("worker-c", "worker", "--concurrency", "2")
+        processes.start("worker-c", "worker", "--lane", "private", "--concurrency", "2")
 
         wait_for(lambda: sent() >= 80, 90, "80 sends", processes)
         redis_server.kill()  # everything queued in Redis is gone

@@ -35,7 +35,7 @@ def test_no_two_messages_reach_a_group_less_than_two_seconds_apart(make_app, env
         use_directory(app, directory)
         processes.env.update(limit_env)
         for name in ("w1", "w2", "w3"):
-            processes.start(name, "worker", "--concurrency", "2")
+            processes.start(name, "worker", "--lane", "private", "--concurrency", "2")
         processes.start("beat", "beat")
         # Slow answers make the race harder: a send counts from the provider's answer.
         waha.delay_next(0.3, times=4)

@@ -101,7 +101,7 @@ def test_metrics_count_from_the_database(client, keys):
 def test_sandbox_inbox_is_readable_by_operators(client, keys, directory):
     from sqlalchemy import select
 
-    from bridge import delivery
+    from bridge import outbox
     from bridge.db import new_session
     from bridge.models import Delivery
 
@@ -116,7 +116,7 @@ def test_sandbox_inbox_is_readable_by_operators(client, keys, directory):
     with directory.app_context(), new_session() as db:
         delivery_id = db.scalars(select(Delivery.id)).one()
     with directory.app_context():
-        assert delivery.deliver(delivery_id).outcome == "sent"
+        assert outbox.deliver(delivery_id).outcome == "sent"
     url = "/api/v1/sandbox/messages"
     assert client.get(url, headers=auth(keys["wadule"])).status_code == 403
     page = client.get(url + "?wadule_id=WDL-S1", headers=auth(keys["operator"])).get_json()

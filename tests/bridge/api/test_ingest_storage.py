@@ -11,8 +11,9 @@ from bridge import create_app, queue
 from bridge.auth import create_api_key
 from bridge.complaints import ingest
 from bridge.db import engine_of, new_session
-from bridge.directory import import_directory, load_directory_file, route
+from bridge.directory import import_directory, load_directory_file
 from bridge.models import Complaint, Delivery, StatusChange
+from bridge.routing import route
 from bridge.settings import Settings
 from bridge.workflow import Actor
 from schemas import ComplaintCreateSchema
@@ -58,11 +59,12 @@ def test_the_receipt_is_what_a_read_returns(client, keys, body):
 def test_rows_are_committed_before_the_broker_is_rung(client, keys, directory, monkeypatch):
     seen = []
 
-    def ring(delivery_ids):
-        seen.append((list(delivery_ids), rows_of(directory, FULL["wadule_id"])))
-        return len(delivery_ids)
+    def publish(rows):
+        ids = [row_id for row_id, _lane in rows]
+        seen.append((ids, rows_of(directory, FULL["wadule_id"])))
+        return ids
 
-    monkeypatch.setattr(queue, "ring", ring)
+    monkeypatch.setattr(queue, "publish", publish)
     assert client.post(URL, json=FULL, headers=auth(keys["wadule"])).status_code == 202
     ((ids, stored),) = seen
     assert stored == (1, 4, 1)
@@ -71,7 +73,8 @@ def test_rows_are_committed_before_the_broker_is_rung(client, keys, directory, m
 
 
 def test_rows_the_broker_did_not_take_lose_published_at(client, keys, directory, monkeypatch):
-    monkeypatch.setattr(queue, "ring", lambda delivery_ids: 1)  # only the first id went out
+    # Only the first row went out.
+    monkeypatch.setattr(queue, "publish", lambda rows: [row_id for row_id, _lane in rows][:1])
     assert client.post(URL, json=FULL, headers=auth(keys["wadule"])).status_code == 202
     with directory.app_context(), new_session() as db:
         rows = db.execute(select(Delivery.kind, Delivery.published_at).order_by(Delivery.id))

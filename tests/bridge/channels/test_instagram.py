@@ -8,13 +8,14 @@ import pytest
 
 from bridge.channels import adapter_class
 from bridge.channels.base import (
+    NotYetError,
     OutcomeUnknownError,
     PermanentError,
     RetryableError,
     SendResult,
     ThrottledError,
 )
-from bridge.channels.instagram import QUOTA_WAIT, Adapter
+from bridge.channels.instagram import CHECK_AFTER, QUOTA_WAIT, Adapter
 from bridge.public import public_summary, render_card
 from bridge.settings import Settings
 from tests.fakes.graph import IG_TOKEN, FakeGraph
@@ -61,9 +62,17 @@ def host():
 
 
 def adapter_for(url: str, **extra) -> Adapter:
-    adapter = Adapter(Settings(sandbox=True, graph_url=url, **extra))
-    adapter.poll_interval = 0.01  # the fake finishes after a poll; no need to wait seconds
-    return adapter
+    return Adapter(Settings(sandbox=True, graph_url=url, **extra))
+
+
+def send_until_done(adapter, message, *, looks: int = 10):
+    """Send as the engine would: after each "not yet", again with the progress it saved."""
+    for _ in range(looks):
+        try:
+            return adapter.send(message)
+        except NotYetError:
+            continue
+    raise AssertionError(f"still not done after {looks} attempts")
 
 
 @pytest.fixture
@@ -98,16 +107,23 @@ def test_registered_as_public():
     assert Adapter.public is True and Adapter.max_length == 2200
 
 
-def test_publishes_in_three_steps(graph, host, message):
+def test_publishes_in_three_steps_without_waiting_in_between(graph, host, message):
     msg = message()
-    result = adapter_for(graph.url).send(msg)
+    adapter = adapter_for(graph.url)
+    # Step 1, and a first look: Meta is still processing. Nobody waits for it.
+    with pytest.raises(NotYetError) as caught:
+        adapter.send(msg)
+    assert caught.value.check_after == CHECK_AFTER[0]
     (container,) = graph.containers_of(IG_USER)
+    # The engine comes back with the saved progress: steps 2 and 3.
+    result = adapter.send(msg)
     (media,) = graph.published(IG_USER)
     assert result == SendResult(external_id=media.id)
     assert calls(graph) == [
         f"GET {IG_USER}/content_publishing_limit",
         f"POST {IG_USER}/media",
         f"GET {container.id}",
+        f"GET {IG_USER}/content_publishing_limit",
         f"GET {container.id}",
         f"POST {IG_USER}/media_publish",
     ]
@@ -116,11 +132,35 @@ def test_publishes_in_three_steps(graph, host, message):
     assert create.form == {"image_url": msg.payload["image_url"], "caption": CAPTION}
     assert graph.requests[-1].form == {"creation_id": container.id}
     assert container.image == host.card  # Meta's side really fetched the JPEG
+    base = {"container_id": container.id}
     assert msg.saved == [
-        {"container_id": container.id, "publish_requested": False},
-        {"container_id": container.id, "publish_requested": True},
-        {"container_id": container.id, "publish_requested": True, "media_id": media.id},
+        base | {"publish_requested": False, "checks": 0},
+        base | {"publish_requested": False, "checks": 1},
+        base | {"publish_requested": True, "checks": 1},
+        base | {"publish_requested": True, "checks": 1, "media_id": media.id},
     ]
+
+
+def test_a_container_ready_at_once_is_published_in_one_attempt(graph, message):
+    graph.processing_polls = 0
+    result = adapter_for(graph.url).send(message())
+    assert result.external_id == graph.published(IG_USER)[0].id
+
+
+def test_looks_again_later_and_later_then_retries_with_the_same_container(graph, message):
+    graph.processing_polls = 50
+    adapter = adapter_for(graph.url)
+    msg = message()
+    waits = []
+    for _ in CHECK_AFTER:
+        with pytest.raises(NotYetError) as caught:
+            adapter.send(msg)
+        waits.append(caught.value.check_after)
+    assert waits == list(CHECK_AFTER)
+    with pytest.raises(RetryableError, match=f"still IN_PROGRESS after {len(CHECK_AFTER)} looks"):
+        adapter.send(msg)
+    assert msg.progress["checks"] == 0 and not msg.progress["publish_requested"]
+    assert len(graph.containers_of(IG_USER)) == 1
 
 
 def test_a_failed_status_poll_does_not_create_a_second_container(graph, message):
@@ -140,32 +180,19 @@ def test_a_failed_status_poll_does_not_create_a_second_container(graph, message)
     with pytest.raises(RetryableError):
         adapter.send(msg)
     assert len(graph.containers_of(IG_USER)) == 1
-    result = adapter.send(message(progress=msg.progress))
+    result = send_until_done(adapter, message(progress=msg.progress))
     assert len(graph.containers_of(IG_USER)) == 1
     assert result.external_id == graph.published(IG_USER)[0].id
-
-
-def test_still_processing_is_retried_later_with_the_same_container(graph, message):
-    graph.processing_polls = 50
-    adapter = adapter_for(graph.url)
-    adapter.max_polls = 3
-    msg = message()
-    with pytest.raises(RetryableError, match="still IN_PROGRESS after 3 polls"):
-        adapter.send(msg)
-    assert "container_id" in msg.progress and not msg.progress["publish_requested"]
-    assert len(graph.containers_of(IG_USER)) == 1
 
 
 def test_an_expired_container_is_replaced(graph, message):
     graph.processing_polls = 50
     adapter = adapter_for(graph.url)
-    adapter.max_polls = 1
     msg = message()
-    with pytest.raises(RetryableError):
+    with pytest.raises(NotYetError):
         adapter.send(msg)
     graph.expire(msg.progress["container_id"])
     graph.processing_polls = 0
-    adapter.max_polls = 3
     result = adapter.send(message(progress=msg.progress))
     old, new = graph.containers_of(IG_USER)
     assert (old.status, new.status) == ("EXPIRED", "PUBLISHED")
@@ -176,7 +203,7 @@ def test_timeout_on_publish_needs_review_and_redelivery_never_posts_twice(graph,
     graph.lose_publish_answer()
     msg = message()
     with pytest.raises(OutcomeUnknownError, match="no answer"):
-        adapter_for(graph.url, http_timeout=1).send(msg)
+        send_until_done(adapter_for(graph.url, http_timeout=1), msg)
     assert msg.progress["publish_requested"] is True
     assert len(graph.published(IG_USER)) == 1
     # A person redelivers: the container says PUBLISHED, so nothing is published again.

@@ -10,7 +10,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import delete, event, select, update
 
-from bridge import create_app, delivery
+from bridge import create_app, outbox
 from bridge.complaints import Actor, ingest
 from bridge.console import queries, views
 from bridge.db import engine_of, new_session
@@ -421,7 +421,7 @@ def test_sandbox_page_shows_what_a_sandboxed_delivery_sent(ops, directory, make_
     complaint = submit(directory, "WDL-S1", reporter={"name": "Sutrisno", "phone": "0812"})
     delivery_id = whatsapp_of(complaint)
     with directory.app_context():
-        assert delivery.deliver(delivery_id).outcome == "sent"
+        assert outbox.deliver(delivery_id).outcome == "sent"
     with directory.app_context(), new_session() as db:
         (message,) = db.scalars(select(SandboxMessage)).all()
 

@@ -1,0 +1,94 @@
+"""What a claimed row says: the complaint for private channels, its redacted summary for public
+ones, or the bridge's own reply in a group. Rendered at send time, so a message always shows the
+complaint as it is now (its current office after a re-route)."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from bridge import db as database
+from bridge import messages, public
+from bridge.channels import OutgoingMessage, PermanentError, is_public
+from bridge.models import Channel, Delivery
+from bridge.outbox import resources
+from bridge.statuses import DeliveryPurpose
+
+
+def render(delivery: Delivery, settings) -> OutgoingMessage:
+    """The message for this row. Raises :class:`PermanentError` for a row that can never be
+    rendered (a reply meant for a public channel, a confidential complaint on one)."""
+    channel: Channel = delivery.channel
+    adapter = resources.adapter(delivery.kind)
+    limit = adapter.max_length if adapter is not None else 4096
+    secrets_ = settings.channel_secrets
+    delivery_id = delivery.id
+
+    def checkpoint(progress: dict) -> None:
+        with database.new_session() as own:
+            own.execute(
+                update(Delivery).where(Delivery.id == delivery_id).values(progress=progress)
+            )
+            own.commit()
+
+    if is_public(delivery.kind):
+        wadule_id, text, payload = _public(delivery, settings, adapter, limit)
+    elif delivery.purpose == DeliveryPurpose.REPLY:
+        wadule_id = None
+        text = delivery.text[:limit]
+        payload = {"type": "bridge.reply", "text": text}
+    else:
+        wadule_id, text, payload = _private(delivery, settings, limit)
+    return OutgoingMessage(
+        delivery_id=delivery.id,
+        wadule_id=wadule_id or "",
+        kind=delivery.kind,
+        target=delivery.target,
+        text=text,
+        payload=payload,
+        token=secrets_.get(channel.token_env) if channel.token_env else None,
+        secret=secrets_.get(channel.secret_env) if channel.secret_env else None,
+        progress=dict(delivery.progress or {}),
+        checkpoint=checkpoint,
+    )
+
+
+def _private(delivery: Delivery, settings, limit: int):
+    """The full complaint (forward, reopen) for the OPD's private channel."""
+    complaint = delivery.complaint
+    link = messages.complaint_link(settings, complaint.wadule_id)
+    reopen = delivery.purpose == DeliveryPurpose.REOPEN
+    header = messages.reopen_header(delivery.note) if reopen else ""
+    text = header + messages.private_text(
+        complaint,
+        opd_name=complaint.opd.name,
+        link=link,
+        limit=limit - messages.text_length(header),
+    )
+    payload = messages.private_payload(
+        complaint, opd_slug=complaint.opd.slug, opd_name=complaint.opd.name, link=link
+    )
+    if reopen:
+        payload = {**payload, "type": "complaint.reopened", "note": delivery.note}
+    return complaint.wadule_id, text, payload
+
+
+def _public(delivery: Delivery, settings, adapter, limit: int):
+    """A public channel's post: the redacted summary fitted to the channel's own length unit,
+    and for Instagram the URL of the card image. Confidential complaints raise PermanentError."""
+    if delivery.purpose == DeliveryPurpose.REPLY:
+        raise PermanentError(f"replies never go to public channel {delivery.kind!r}")
+    complaint = delivery.complaint
+    summary = public.public_summary(
+        complaint,
+        opd_slug=complaint.opd.slug,
+        opd_name=complaint.opd.name,
+        link=messages.complaint_link(settings, complaint.wadule_id),
+        reopened=delivery.purpose == DeliveryPurpose.REOPEN,
+    )
+    text = public.public_text(
+        summary, limit=limit, measure=getattr(adapter, "measure", messages.text_length)
+    )
+    image_url = (
+        public.card_url(settings, complaint.wadule_id) if delivery.kind == "instagram" else None
+    )
+    return complaint.wadule_id, text, public.public_payload(summary, text=text, image_url=image_url)
