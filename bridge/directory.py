@@ -73,6 +73,7 @@ def import_directory(db: Session, data: dict) -> ImportResult:
         opd.name = entry["name"]
         opd.categories = [c.strip().lower() for c in entry["categories"]]
         opd.responders = list(entry["responders"])
+        opd.sla = entry.get("sla")
         opd.active = True
         opd.position = position
         opd.is_triage = slug == data["triage"]

@@ -105,6 +105,8 @@ class Opd(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: ``{"answer": "1d", "resolve": "6d"}`` as the directory gives it; None: the defaults.
+    sla: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     channels: Mapped[list[Channel]] = relationship(
         back_populates="opd", order_by="Channel.position", cascade="all, delete-orphan"

@@ -7,6 +7,7 @@ for operators. Nothing else in the code reads ``os.environ`` for bridge settings
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -79,6 +80,169 @@ def parse_rate_limits(raw: str | None) -> dict[str, tuple[int, float]]:
     return limits
 
 
+#: Weekday names as the working-time settings spell them, Monday first (``date.weekday()``).
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DEFAULT_WORKING_HOURS = "Mon-Fri 08:00-16:00"
+DEFAULT_WEEKLY_REPORT = "Mon 07:00"
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkingHours:
+    """Each weekday's working window in WIB, Monday first: ``(start, end)`` in seconds after
+    midnight (``end`` may be 86400, i.e. 24:00), or None on a day off."""
+
+    windows: tuple[tuple[int, int] | None, ...]
+
+    def __post_init__(self):
+        if len(self.windows) != 7:
+            raise ValueError("WorkingHours needs one entry per weekday, Monday first")
+        if all(w is None for w in self.windows):
+            raise ValueError("WorkingHours needs at least one working day")
+        for window in self.windows:
+            if window is not None and not 0 <= window[0] < window[1] <= 86400:
+                raise ValueError(f"bad working window {window!r}")
+
+    def __str__(self) -> str:
+        return ",".join(
+            f"{DAY_NAMES[day]} {_hhmm(w[0])}-{_hhmm(w[1])}"
+            for day, w in enumerate(self.windows)
+            if w is not None
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class WeeklyReportTime:
+    """When the weekly report goes out: a weekday (0 = Monday) and a time of day, in WIB."""
+
+    weekday: int
+    time: dt.time
+
+    def __str__(self) -> str:
+        return f"{DAY_NAMES[self.weekday]} {self.time:%H:%M}"
+
+
+def _hhmm(seconds: int) -> str:
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def _day(name: str) -> int | None:
+    lowered = name.lower()
+    for index, (short, full) in enumerate(zip(DAY_NAMES, _FULL_DAY_NAMES, strict=True)):
+        if lowered in (short.lower(), full):
+            return index
+    return None
+
+
+def _time_of_day(text: str, *, allow_24: bool) -> int | None:
+    """Seconds after midnight of ``HH:MM`` (``H:MM`` too), or None when it is not a time."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not match:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if allow_24 and (hours, minutes) == (24, 0):
+        return 86400
+    if hours > 23 or minutes > 59:
+        return None
+    return hours * 3600 + minutes * 60
+
+
+_DAYS_NAMES_HINT = "Mon, Tue, Wed, Thu, Fri, Sat or Sun"
+_WORKING_ITEM = re.compile(
+    r"(?P<first>[A-Za-z]+)(?:\s*-\s*(?P<last>[A-Za-z]+))?\s*"
+    r"(?P<start>[0-9:]+)\s*-\s*(?P<end>[0-9:]+)"
+)
+
+
+def parse_working_hours(raw: str | None) -> WorkingHours:
+    """Parse ``BRIDGE_WORKING_HOURS``: comma-separated ``DAYS HH:MM-HH:MM`` items in WIB.
+
+    ``DAYS`` is one day (``Fri``) or a range (``Mon-Thu``; a range may wrap past Sunday, as in
+    ``Sat-Mon``); days are English, short or full, in any case. One window per day: a day
+    given twice is an error, not a second window. ``24:00`` may end a window; a window
+    cannot cross midnight. Days not named are days off. Blank means the default.
+    """
+    name = "BRIDGE_WORKING_HOURS"
+    if raw is None or not raw.strip():
+        raw = DEFAULT_WORKING_HOURS
+    windows: list[tuple[int, int] | None] = [None] * 7
+    given_in: dict[int, str] = {}
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        match = _WORKING_ITEM.fullmatch(item)
+        if not match:
+            raise SettingsError(
+                f"{name}: {item!r} is not DAYS HH:MM-HH:MM (e.g. Mon-Thu 07:30-16:00)"
+            )
+        first, last = match.group("first"), match.group("last") or match.group("first")
+        for day_name in (first, last):
+            if _day(day_name) is None:
+                raise SettingsError(
+                    f"{name}: {day_name!r} in {item!r} is not a day ({_DAYS_NAMES_HINT})"
+                )
+        start_day, end_day = _day(first), _day(last)
+        days = [(start_day + i) % 7 for i in range((end_day - start_day) % 7 + 1)]
+        start = _time_of_day(match.group("start"), allow_24=False)
+        end = _time_of_day(match.group("end"), allow_24=True)
+        for text, value in ((match.group("start"), start), (match.group("end"), end)):
+            if value is None:
+                raise SettingsError(
+                    f"{name}: {text!r} in {item!r} is not a time of day (HH:MM, 00:00 to 24:00)"
+                )
+        if end <= start:
+            raise SettingsError(
+                f"{name}: {item!r} must end after it starts (a window cannot cross midnight)"
+            )
+        for day in days:
+            if day in given_in:
+                raise SettingsError(
+                    f"{name}: {DAY_NAMES[day]} is given twice ({given_in[day]!r} and {item!r});"
+                    " only one window per day is supported"
+                )
+            given_in[day] = item
+            windows[day] = (start, end)
+    if not given_in:
+        raise SettingsError(f"{name} names no working day, e.g. {DEFAULT_WORKING_HOURS}")
+    return WorkingHours(tuple(windows))
+
+
+def parse_holidays(raw: str | None) -> frozenset[dt.date]:
+    """Parse ``BRIDGE_HOLIDAYS``: comma-separated ``YYYY-MM-DD`` dates; blank means none."""
+    dates = set()
+    for item in (raw or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", item):
+                raise ValueError
+            dates.add(dt.date.fromisoformat(item))
+        except ValueError:
+            raise SettingsError(
+                f"BRIDGE_HOLIDAYS: {item!r} is not a date (YYYY-MM-DD, comma-separated)"
+            ) from None
+    return frozenset(dates)
+
+
+def parse_weekly_report(raw: str | None) -> WeeklyReportTime | None:
+    """Parse ``BRIDGE_WEEKLY_REPORT``: ``DAY HH:MM`` in WIB, or ``off`` (None)."""
+    if raw is None or not raw.strip():
+        raw = DEFAULT_WEEKLY_REPORT
+    text = raw.strip()
+    if text.lower() == "off":
+        return None
+    match = re.fullmatch(r"([A-Za-z]+)\s+([0-9:]+)", text)
+    day = _day(match.group(1)) if match else None
+    seconds = _time_of_day(match.group(2), allow_24=False) if match else None
+    if day is None or seconds is None:
+        raise SettingsError(
+            f"BRIDGE_WEEKLY_REPORT must be DAY HH:MM in WIB (e.g. Mon 07:00) or off, not {raw!r}"
+        )
+    return WeeklyReportTime(day, dt.time(seconds // 3600, seconds % 3600 // 60))
+
+
 def _normalise_db_url(url: str) -> str:
     # psycopg 3 is the driver we ship; accept the common spellings of a PostgreSQL URL.
     for prefix in ("postgres://", "postgresql://"):
@@ -131,6 +295,16 @@ class Settings:
     #: Seconds to wait for a provider's answer once a request went out (None: each adapter's).
     http_timeout: float | None = None
     allow_private_webhooks: bool = False
+    #: When SLA clocks run (contract section 10); see :mod:`bridge.worktime`.
+    working_hours: WorkingHours = dataclasses.field(
+        default_factory=lambda: parse_working_hours(None)
+    )
+    #: Non-working dates on top of Indonesia's public holidays (cuti bersama).
+    extra_holidays: frozenset[dt.date] = frozenset()
+    #: When the weekly report goes out; None: never (``off``).
+    weekly_report: WeeklyReportTime | None = dataclasses.field(
+        default_factory=lambda: parse_weekly_report(None)
+    )
     #: Environment variables that channels name with ``token_env``/``secret_env``.
     channel_secrets: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -238,6 +412,9 @@ class Settings:
             delivery_batch=delivery_batch,
             http_timeout=http_timeout,
             allow_private_webhooks=_flag(env, "BRIDGE_ALLOW_PRIVATE_WEBHOOKS"),
+            working_hours=parse_working_hours(env.get("BRIDGE_WORKING_HOURS")),
+            extra_holidays=parse_holidays(env.get("BRIDGE_HOLIDAYS")),
+            weekly_report=parse_weekly_report(env.get("BRIDGE_WEEKLY_REPORT")),
             channel_secrets={
                 k: v for k, v in env.items() if not k.startswith("BRIDGE_") and k.isupper()
             },

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from schemas.complaints import CHANNEL_KINDS, SLUG
@@ -16,6 +18,49 @@ class ChannelEntrySchema(Schema):
     secret_env = fields.String(validate=ENV_NAME)
 
 
+#: Seconds in one of each duration unit; ``d`` is a working day, whose length depends on the day
+#: (``bridge.worktime``), so it has none here.
+DURATION_UNITS: dict[str, int | None] = {"s": 1, "m": 60, "h": 3600, "d": None}
+DURATION_ERROR = "Not a duration: use 30s, 45m, 4h or 2d."
+#: The longest SLA accepted, as a count of the unit read nominally (a day as 24 h): a year.
+_MAX_NOMINAL_SECONDS = 365 * 86400
+_DURATION = re.compile(r"([0-9]{1,9})([smhd])")
+
+
+def parse_duration(text: str) -> tuple[int, str]:
+    """``"4h"`` -> ``(4, "h")``: a positive whole amount of s, m, h or d, at most a year.
+
+    Raises ValueError with a message fit for the person who wrote the directory.
+    """
+    match = _DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(DURATION_ERROR)
+    amount, unit = int(match.group(1)), match.group(2)
+    if amount == 0:
+        raise ValueError("Must be longer than zero.")
+    if amount * (DURATION_UNITS[unit] or 86400) > _MAX_NOMINAL_SECONDS:
+        raise ValueError("Too long: at most a year (365d).")
+    return amount, unit
+
+
+class Duration(fields.Field):
+    """A duration string (``30s``, ``45m``, ``4h``, ``2d``), loaded as its canonical spelling."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            amount, unit = parse_duration(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        return f"{amount}{unit}"
+
+
+class SlaSchema(Schema):
+    """An OPD's SLA in working time (contract section 10)."""
+
+    answer = Duration(load_default="1d")
+    resolve = Duration(load_default="6d")
+
+
 class OpdEntrySchema(Schema):
     slug = fields.String(required=True, validate=SLUG)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -27,6 +72,7 @@ class OpdEntrySchema(Schema):
         load_default=list,
     )
     channels = fields.List(fields.Nested(ChannelEntrySchema), load_default=list)
+    sla = fields.Nested(SlaSchema, load_default=lambda: SlaSchema().load({}))
 
 
 class DirectorySchema(Schema):
