@@ -1,7 +1,7 @@
 """each OPD's SLA (answer and resolve durations in working time)
 
-Revision ID: 0003_opd_sla
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30 09:00:00
 
 Nullable: OPDs imported before this revision have no ``sla`` and take the defaults (1d, 6d)
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0003_opd_sla"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
