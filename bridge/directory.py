@@ -105,6 +105,7 @@ def _sync_channels(opd: Opd, entries: list[dict]) -> None:
             opd.channels.append(channel)
         channel.token_env = entry.get("token_env")
         channel.secret_env = entry.get("secret_env")
+        channel.auth = entry.get("auth")
         channel.position = position
         channel.active = True
     for key, channel in by_key.items():

@@ -128,6 +128,8 @@ class Channel(Base):
     target: Mapped[str] = mapped_column(String(500))
     token_env: Mapped[str | None] = mapped_column(String(100))
     secret_env: Mapped[str | None] = mapped_column(String(100))
+    #: How an ``x`` channel authenticates: ``oauth1`` or ``oauth2`` (None: other kinds).
+    auth: Mapped[str | None] = mapped_column(String(16))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -390,3 +392,26 @@ class BridgeState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSONType)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class XToken(Base):
+    """OAuth 2.0 tokens of an X account, one row per ``token_env`` that holds its refresh token.
+
+    X rotates the refresh token on every use and each one works once, so the current one lives
+    here, not in the environment. ``seed_hash`` is the SHA-256 of the environment's value this
+    chain started from: a different value there means the operator put in a new refresh token,
+    which then wins. Rows are locked while a refresh is under way (see ``bridge.channels.x``).
+    """
+
+    __tablename__ = "x_tokens"
+
+    token_env: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seed_hash: Mapped[str] = mapped_column(String(64))
+    refresh_token: Mapped[str] = mapped_column(Text)
+    access_token: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        # Tokens stay out of logs and tracebacks.
+        return f"XToken({self.token_env!r}, expires_at={self.expires_at})"

@@ -274,6 +274,13 @@ class Settings:
     graph_url: str = "https://graph.facebook.com"
     graph_version: str = "v24.0"
     x_api_url: str = "https://api.x.com"
+    #: The X app's OAuth 1.0a keys (channels with ``auth: oauth1``).
+    x_consumer_key: str | None = None
+    x_consumer_secret: str | None = None
+    #: The X app's OAuth 2.0 client (channels with ``auth: oauth2``); the secret only for a
+    #: confidential client, which then authenticates to the token endpoint with HTTP Basic.
+    x_client_id: str | None = None
+    x_client_secret: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_bot_token: str | None = None
     telegram_webhook_secret: str | None = None
@@ -395,6 +402,10 @@ class Settings:
             graph_url=(env.get("BRIDGE_GRAPH_URL") or "https://graph.facebook.com").rstrip("/"),
             graph_version=env.get("BRIDGE_GRAPH_VERSION") or "v24.0",
             x_api_url=(env.get("BRIDGE_X_API_URL") or "https://api.x.com").rstrip("/"),
+            x_consumer_key=env.get("BRIDGE_X_CONSUMER_KEY") or None,
+            x_consumer_secret=env.get("BRIDGE_X_CONSUMER_SECRET") or None,
+            x_client_id=env.get("BRIDGE_X_CLIENT_ID") or None,
+            x_client_secret=env.get("BRIDGE_X_CLIENT_SECRET") or None,
             telegram_api_url=(
                 env.get("BRIDGE_TELEGRAM_API_URL") or "https://api.telegram.org"
             ).rstrip("/"),

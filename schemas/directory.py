@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from schemas.complaints import CHANNEL_KINDS, SLUG
 
 ENV_NAME = validate.Regexp(r"^[A-Z_][A-Z0-9_]*\Z", error="Not an environment variable name.")
+X_AUTH_MODES = ("oauth1", "oauth2")
+#: An ``x`` channel without ``auth`` uses OAuth 1.0a: the recommended mode, whose user tokens
+#: never expire. A directory written for the old bearer user token (an OAuth 2.0 access token,
+#: dead after two hours) has no ``secret_env`` and is refused with a message saying so.
+DEFAULT_X_AUTH = "oauth1"
 
 
 class ChannelEntrySchema(Schema):
@@ -16,6 +21,39 @@ class ChannelEntrySchema(Schema):
     target = fields.String(required=True, validate=validate.Length(min=1, max=500))
     token_env = fields.String(validate=ENV_NAME)
     secret_env = fields.String(validate=ENV_NAME)
+    #: X only: ``oauth1`` (token_env/secret_env hold the access token and its secret) or
+    #: ``oauth2`` (token_env holds a refresh token); absent means ``oauth1``.
+    auth = fields.String(validate=validate.OneOf(X_AUTH_MODES))
+
+    @validates_schema
+    def _check_auth(self, data, **kwargs):
+        if data["kind"] != "x":
+            if "auth" in data:
+                raise ValidationError("only x channels take auth", "auth")
+            return
+        auth = data.get("auth", DEFAULT_X_AUTH)
+        if not data.get("token_env"):
+            what = "access token" if auth == "oauth1" else "refresh token"
+            raise ValidationError(f"x channels need token_env (the {what})", "token_env")
+        if auth == "oauth1" and not data.get("secret_env"):
+            raise ValidationError(
+                "x channels use auth: oauth1 unless they say otherwise, and oauth1 needs"
+                " secret_env (the access token secret); for an OAuth 2.0 refresh token in"
+                " token_env write auth: oauth2",
+                "secret_env",
+            )
+        if auth == "oauth2" and data.get("secret_env"):
+            raise ValidationError(
+                "auth: oauth2 takes no secret_env: token_env holds the refresh token and the"
+                " client secret is BRIDGE_X_CLIENT_SECRET",
+                "secret_env",
+            )
+
+    @post_load
+    def _default_auth(self, data, **kwargs):
+        if data["kind"] == "x":
+            data.setdefault("auth", DEFAULT_X_AUTH)
+        return data
 
 
 #: Seconds in one of each duration unit; ``d`` is a working day, whose length depends on the day

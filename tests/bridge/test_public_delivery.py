@@ -27,7 +27,7 @@ from tests.bridge.test_redaction import FIRST, LAST, emails, niks, phones
 from tests.fakes.graph import FB_TOKEN, IG_TOKEN, FakeGraph
 from tests.fakes.server import Response, free_port
 from tests.fakes.waha import FakeWaha
-from tests.fakes.x_api import X_TOKEN, FakeX
+from tests.fakes.x_api import X_CONSUMER_KEY, X_CONSUMER_SECRET, X_SECRET, X_TOKEN, FakeX
 from tests.support import auth, use_directory
 
 GROUP = "120363000000000101@g.us"
@@ -46,7 +46,13 @@ DIRECTORY = {
                 {"kind": "whatsapp_group", "target": GROUP},
                 {"kind": "facebook_page", "target": PAGE, "token_env": "FB_TOKEN_DPUPR"},
                 {"kind": "instagram", "target": IG_USER, "token_env": "IG_TOKEN_DPUPR"},
-                {"kind": "x", "target": X_HANDLE, "token_env": "X_TOKEN_DPUPR"},
+                {
+                    "kind": "x",
+                    "target": X_HANDLE,
+                    "auth": "oauth1",
+                    "token_env": "X_TOKEN_DPUPR",
+                    "secret_env": "X_SECRET_DPUPR",
+                },
             ],
         }
     ],
@@ -74,6 +80,8 @@ def bridge(make_app, fakes):
             "BRIDGE_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "BRIDGE_GRAPH_URL": graph.url,
             "BRIDGE_X_API_URL": x_api.url,
+            "BRIDGE_X_CONSUMER_KEY": X_CONSUMER_KEY,
+            "BRIDGE_X_CONSUMER_SECRET": X_CONSUMER_SECRET,
             "BRIDGE_RATE_LIMITS": (
                 "whatsapp_group=100/1,facebook_page=100/1,instagram=100/1,x=100/1"
             ),
@@ -83,6 +91,7 @@ def bridge(make_app, fakes):
             "FB_TOKEN_DPUPR": FB_TOKEN,
             "IG_TOKEN_DPUPR": IG_TOKEN,
             "X_TOKEN_DPUPR": X_TOKEN,
+            "X_SECRET_DPUPR": X_SECRET,
         }
         app = make_app(**(env | overrides))
         use_directory(app, DIRECTORY)
@@ -233,7 +242,9 @@ def test_token_errors_are_dead_with_a_clear_reason(bridge, fakes):
     assert row(app, ids["instagram"]).last_error.startswith(
         "instagram: access token invalid or expired: #190"
     )
-    assert row(app, ids["x"]).last_error == "x: access token invalid or expired (401)"
+    assert row(app, ids["x"]).last_error.startswith(
+        "x: X refused the OAuth 1.0a credentials (401); check X_TOKEN_DPUPR"
+    )
     for dead in (row(app, ids[k]) for k in ("facebook_page", "instagram", "x")):
         assert "expired-" not in dead.last_error and "bad-x" not in dead.last_error
     # Public failures never mark the complaint as failed: its WhatsApp group has it.
