@@ -45,13 +45,19 @@ log = logging.getLogger(__name__)
 
 NO_TOKEN = "token not configured"  # noqa: S105 (a message, not a secret)
 
-#: Graph API throttling: app (4), user (17), page (32), custom (613), and the Business Use Case
-#: limits (80000-80014; 80001 is Pages).
-THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
+#: Graph API throttling: app (4), user (17), page (32), application limit reached (341), custom
+#: (613), and the Business Use Case limits (80000-80014; 80001 is Pages). Meta's error guide
+#: (https://developers.facebook.com/docs/graph-api/guides/error-handling) says of each: a
+#: temporary issue, wait and retry.
+THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80015)})
 TRANSIENT_CODES = frozenset({1, 2})
 TOKEN_CODES = frozenset({190, 102})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
+#: "Temporarily blocked for policies violations": per the same guide, wait and retry. Meta does
+#: not say for how long; such blocks last hours to days, so retries hourly would only spend the
+#: delivery's attempts. Six hours stretches the retry schedule over more than two days.
 POLICY_BLOCK = 368
+POLICY_BLOCK_WAIT = 6 * 3600.0
 DUPLICATE_POST = 506
 
 #: Usage (percent of the limit) from which the engine keeps a target quiet, and for how long.
@@ -109,7 +115,10 @@ def classify_graph_error(kind: str, error: GraphError, usage: Usage) -> ChannelE
     if error.code in THROTTLE_CODES:
         return ThrottledError(f"{kind}: rate limited: {detail}", retry_after=usage.throttle_wait())
     if error.code == POLICY_BLOCK:
-        return PermanentError(f"{kind}: blocked by Meta for policy reasons: {detail}")
+        return ThrottledError(
+            f"{kind}: temporarily blocked by Meta for policy reasons: {detail}",
+            retry_after=max(POLICY_BLOCK_WAIT, usage.throttle_wait()),
+        )
     if error.code in PERMISSION_CODES:
         return PermanentError(f"{kind}: permission missing: {detail}")
     if error.code in TRANSIENT_CODES or error.is_transient:
@@ -335,6 +344,8 @@ def _int(value: Any) -> int | None:
 
 
 __all__ = [
+    "POLICY_BLOCK_WAIT",
+    "THROTTLE_WAIT",
     "Adapter",
     "GraphAdapter",
     "GraphError",

@@ -21,7 +21,7 @@ Supported:
   beyond ``quota_total`` posts in 24 hours, code 9 subcode 2207042.
 - ``GET /{ig-user-id}/content_publishing_limit`` → ``{"data": [{"quota_usage", "config"}]}``.
 
-Fault helpers: :meth:`throttle_next` (codes 4/17/32/613/80001 with usage at 100 %),
+Fault helpers: :meth:`throttle_next` (codes 4/17/32/341/613/80001 with usage at 100 %),
 :meth:`lose_publish_answer` (publish, then answer too late for the client).
 """
 
@@ -118,6 +118,7 @@ class FakeGraph(FakeServer):
             4: "(#4) Application request limit reached",
             17: "(#17) User request limit reached",
             32: "(#32) Page request limit reached",
+            341: "(#341) Application limit reached",
             613: "(#613) Calls to this api have exceeded the rate limit.",
             80001: "(#80001) There have been too many calls to this Page account.",
         }
