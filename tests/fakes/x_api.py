@@ -1,4 +1,4 @@
-"""A fake X API v2 (``POST /2/tweets``), as strict as the real one.
+"""A fake X API v2 (``POST /2/tweets``, ``GET /2/users/me``), as strict as the real one.
 
 - ``Authorization: Bearer <user token>`` must name a known token: else 401 in X's problem shape
   ``{"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}``;
@@ -9,7 +9,10 @@
   Tweet with duplicate content.";
 - beyond ``limit`` posts per window, 429 with ``x-rate-limit-limit/remaining/reset`` (reset in
   epoch seconds), which every answer carries;
-- success is 201 ``{"data": {"id", "text"}}`` with URLs shortened to ``https://t.co/…``.
+- success is 201 ``{"data": {"id", "text"}}`` with URLs shortened to ``https://t.co/…``;
+- ``GET /2/users/me`` answers the account the token acts for, ``{"data": {"id", "name",
+  "username"}}`` (https://docs.x.com/x-api/users/lookup/quickstart/authenticated-lookup;
+  ``accounts`` maps each token to one), with the same 401 for an unknown token.
 """
 
 from __future__ import annotations
@@ -64,6 +67,14 @@ class FakeX(FakeServer):
         self.limit = limit
         self.window = window
         self.tweets: list[Tweet] = []
+        #: Token -> the account it posts as.
+        self.accounts: dict[str, dict[str, str]] = {
+            X_TOKEN: {
+                "id": "1500000000000000101",
+                "name": "DPUPR Pacitan",
+                "username": "dpupr_pacitan",
+            }
+        }
         self._calls: list[float] = []
         self._ids = itertools.count(1_860_000_000_000_000_001)
         self._state = threading.RLock()
@@ -79,12 +90,20 @@ class FakeX(FakeServer):
             self._calls.clear()
 
     def handle(self, request: Request) -> Response:
-        if request.path != "/2/tweets" or request.method != "POST":
+        route = (request.method, request.path)
+        if route not in (("POST", "/2/tweets"), ("GET", "/2/users/me")):
             return self._problem(404, "Not Found", "Sorry, that page does not exist.")
         header = request.headers.get("Authorization", "")
         token = header[len("Bearer ") :] if header.startswith("Bearer ") else None
         if token not in self.tokens:
             return self._problem(401, "Unauthorized", "Unauthorized")
+        if request.method == "GET":
+            account = self.accounts.get(token) or {
+                "id": "1500000000000000999",
+                "name": "Some account",
+                "username": "some_account",
+            }
+            return Response(200, {"data": dict(account)}, self._rate_headers(time.time()))
         now = time.time()
         with self._state:
             self._calls = [t for t in self._calls if t > now - self.window]
