@@ -141,6 +141,56 @@ class Adapter(ChannelAdapter):
             raise PermanentError(f"x: unexpected redirect {status}; check BRIDGE_X_API_URL")
         raise PermanentError(f"x: refused {status}" + (f": {detail}" if detail else ""))
 
+    def check(self, context):
+        """:meth:`ChannelAdapter.check` for X: the credentials work and act for the account the
+        directory names (the channel's target). Whether they may write cannot be seen without
+        posting, so that is left out."""
+        from bridge.channels.base import Findings, ProbeFailed
+
+        found = Findings()
+        if not context.token:
+            return found.unusable("token not configured")
+        expected = context.target.strip().lstrip("@")
+        renew = f"make new ones and put them in {context.token_env or 'the channel token_env'}"
+
+        def authorized_get(url: str):
+            # The one place that knows how this check authenticates: the user access token as
+            # a Bearer token, as send() does today. It becomes the adapter's OAuth 1.0a signing
+            # or OAuth 2.0 refresh when those land.
+            headers = {"Authorization": f"Bearer {context.token}", "Accept": "application/json"}
+            return self.probe("GET", url, headers=headers)
+
+        try:
+            response = authorized_get(f"{self.settings.x_api_url.rstrip('/')}/2/users/me")
+        except ProbeFailed as failed:
+            return found.unusable(f"X does not answer ({failed.reason})")
+        status = response.status_code
+        body = json_body(response)
+        body = body if isinstance(body, dict) else {}
+        detail = _error_text(body)
+        if status == 401:
+            return found.unusable(f"X rejects the credentials: {renew}")
+        if status == 429 or status >= 500:
+            found.warn(f"X answered {status}, so the credentials could not be checked")
+            return found.result("")
+        if status == 403:
+            return found.unusable(f"X refuses the credentials ({detail or 'forbidden'})")
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        username = data.get("username")
+        if not 200 <= status < 300 or not isinstance(username, str) or not username:
+            return found.unusable(
+                f"X did not say which account the credentials act for ({status}"
+                + (f": {detail})" if detail else ")")
+            )
+        found.details.update(username=f"@{username}", account_id=str(data.get("id") or ""))
+        if username.lower() != expected.lower():
+            # A public channel posting as the wrong account is worse than not posting.
+            return found.unusable(
+                f"the credentials act for @{username}, not @{expected}: use @{expected}'s own"
+                " tokens, or fix the target in the directory"
+            )
+        return found.result(f"the credentials act for @{username}")
+
 
 def _reset_wait(response) -> float:
     """Seconds until X's window resets: the 24-hour user cap if that is spent, else the
