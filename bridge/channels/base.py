@@ -228,7 +228,8 @@ class Findings:
         self.problems.append((Verdict.WARNING, text))
 
     def unusable(self, text: str) -> Finding:
-        """Record a problem that ends the check; returns the result to hand back."""
+        """Record a problem that makes the channel unusable; returns the result so far, for a
+        check that stops here (``return found.unusable(...)``)."""
         self.problems.append((Verdict.UNUSABLE, text))
         return self.result("")
 

@@ -284,6 +284,8 @@ class GraphAdapter(ChannelAdapter):
         Returns True when Meta answered, False when it refused to (the check goes on without
         it), or the Finding that ends the check.
         """
+        # debug_token takes the inspected token only as a query parameter; the request goes to
+        # Meta over TLS with that same token as its credential, and no URL is ever logged.
         response = self.probe(
             "GET", self.graph("debug_token"), params={"input_token": context.token}, headers=headers
         )

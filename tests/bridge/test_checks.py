@@ -12,10 +12,11 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from bridge import checks
+from bridge import checks, create_app
 from bridge.channels.base import CheckContext, Finding, Verdict
 from bridge.channels.whatsapp_group import Adapter as WhatsAppAdapter
-from bridge.db import new_session
+from bridge.db import engine_of, new_session
+from bridge.migrate import upgrade
 from bridge.models import ChannelCheck
 from bridge.settings import Settings
 from tests.fakes.server import free_port
@@ -275,6 +276,31 @@ def test_a_secret_an_adapter_let_slip_is_masked(monkeypatch):
     finding = checks.check_channel(settings, context)
     assert finding.reason == "refused key ***"
     assert finding.details == {"sent": "***"}
+
+
+def test_results_are_kept_on_sqlite_too(tmp_path, monkeypatch, providers):
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path}/bridge.db"
+    upgrade(url)
+    env = {
+        "BRIDGE_DATABASE_URL": url,
+        "BRIDGE_BROKER_URL": f"sqla+sqlite:///{tmp_path}/broker.db",
+        "BRIDGE_SECRET_KEY": "test-secret-key",
+        **providers.settings(),
+    }
+    app = create_app(settings=Settings.from_env(env))
+    try:
+        use_directory(app, directory(providers.hook.url_for()))
+        first = checks.run_checks(app)
+        second = checks.run_checks(app)
+        with new_session(app) as db:
+            stored = checks.last_results(db)
+            assert checks.last_checked_at(db) == second[0].checked_at
+            assert len(checks.unusable_channels(db)) == 2
+    finally:
+        engine_of(app).dispose()
+    assert verdicts(first) == verdicts(second) == EXPECTED
+    assert stored == second
 
 
 def test_table_known_answer():
