@@ -173,6 +173,40 @@ def callbacks_resume() -> None:
     )
 
 
+@cli.group()
+def channels() -> None:
+    """The OPD channels."""
+
+
+@channels.command("check")
+@click.option("--opd", "opd_slug", default=None, help="check only this OPD's channels")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def channels_check(opd_slug: str | None, as_json: bool) -> None:
+    """Ask each channel's provider whether it can be used; exit 1 when any is unusable."""
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bridge import checks
+
+    app = _app()
+    try:
+        results = checks.run_checks(app, opd_slug)
+    except checks.UnknownOpd as exc:
+        raise click.UsageError(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"cannot read the directory ({type(exc).__name__}); run `wadule-bridge db upgrade`"
+            " and check BRIDGE_DATABASE_URL"
+        ) from None
+    if as_json:
+        click.echo(json.dumps(checks.as_json(results), ensure_ascii=False, indent=2))
+    else:
+        click.echo(checks.format_table(results))
+    if any(not result.usable for result in results):
+        sys.exit(1)
+
+
 @cli.command()
 @click.option("--bind", default=DEFAULT_BIND, show_default=True)
 @click.option("--workers", type=int, default=None, help="gunicorn worker processes")

@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from bridge import callbacks
+from bridge import callbacks, checks
 from bridge import db as database
 from bridge.channels import adapter_class
 from bridge.models import Channel, Complaint, Delivery, Opd, utcnow
@@ -41,6 +41,7 @@ def readyz():
         "broker": check_broker(),
         "providers": _check_providers(settings),
         "callbacks": _check_callbacks(settings),
+        "channels": _check_channels(),
         "sandbox": {"ok": True, "enabled": settings.sandbox},
     }
     ready = all(check["ok"] for check in checks.values())
@@ -80,6 +81,28 @@ def _check_callbacks(settings) -> dict:
     check = {"ok": stopped is None, "backlog": count, "oldest_seconds": round(age, 1)}
     if stopped:
         check["error"] = f"pushing stopped: {stopped}; resume with `wadule-bridge callbacks resume`"
+    return check
+
+
+def _check_channels() -> dict:
+    """Channels the last channel check found unusable: a warning, never "not ready" (ingest
+    still works; contract section 8)."""
+    try:
+        with database.new_session() as db:
+            unusable = checks.unusable_channels(db)
+            last = checks.last_checked_at(db)
+    except Exception as exc:
+        return {"ok": True, "error": f"last channel check unreadable ({type(exc).__name__})"}
+    check = {
+        "ok": True,
+        "last_checked_at": checks.iso(last),
+        "unusable": unusable,
+    }
+    if unusable:
+        check["warning"] = (
+            f"{len(unusable)} channel(s) unusable per the last channel check"
+            " (wadule-bridge channels check)"
+        )
     return check
 
 

@@ -415,3 +415,26 @@ class XToken(Base):
     def __repr__(self) -> str:
         # Tokens stay out of logs and tracebacks.
         return f"XToken({self.token_env!r}, expires_at={self.expires_at})"
+
+
+class ChannelCheck(Base):
+    """The last channel check of a channel (contract section 9): its verdict, why, and when.
+
+    One row per channel, replaced by each check; ``/readyz``, the console and the weekly report
+    read "usable per the last channel check" from here.
+    """
+
+    __tablename__ = "channel_checks"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), primary_key=True)
+    #: ``ok``, ``warning`` or ``unusable``.
+    verdict: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    #: What the provider said, safe to show (never a secret or a group member's number).
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    checked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    channel: Mapped[Channel] = relationship()
+
+    def __repr__(self) -> str:
+        return f"ChannelCheck({self.channel_id}, {self.verdict!r})"

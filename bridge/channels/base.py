@@ -8,6 +8,7 @@ what happens to the row (``sent``, ``retrying``, ``dead`` or ``needs_review``).
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -122,6 +123,28 @@ class ChannelAdapter:
     def send(self, message: OutgoingMessage) -> SendResult:
         raise NotImplementedError
 
+    #: (connect, read) seconds for each call a channel check makes: a check waits on nobody.
+    check_timeout: ClassVar[tuple[float, float]] = (5.0, 10.0)
+
+    def check(self, context: CheckContext) -> Finding:
+        """Ask the provider, with the channel's own credentials, whether the channel can be
+        used (contract section 9). Never raises for a provider's answer; adapters override."""
+        return Finding(Verdict.WARNING, f"not checked: {self.kind} channels have no live check")
+
+    def probe(self, method: str, url: str, **kwargs) -> requests.Response:
+        """One request of a channel check, with the short check timeout and no redirects.
+
+        Any transport failure raises :class:`ProbeFailed` with a reason free of the URL (some
+        URLs hold a token, e.g. Telegram's ``/bot<token>/``).
+        """
+        kwargs.setdefault("timeout", self.check_timeout)
+        kwargs.setdefault("allow_redirects", False)
+        try:
+            return self.http.request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            failure = ProbeFailed(_probe_failure(exc, self.check_timeout[1]))
+        raise failure
+
     @property
     def timeout(self) -> tuple[float, float]:
         """(connect, read) seconds; ``BRIDGE_HTTP_TIMEOUT`` overrides the read timeout."""
@@ -160,6 +183,102 @@ class ChannelAdapter:
             return PermanentError(f"{self.kind}: request could not be built ({type(exc).__name__})")
         # Anything else broke while reading the answer: the request itself went out.
         return OutcomeUnknownError(f"{self.kind}: unreadable answer ({type(exc).__name__})")
+
+
+class Verdict(enum.StrEnum):
+    """What a channel check concludes."""
+
+    OK = "ok"
+    #: Usable, with something an operator should know or fix.
+    WARNING = "warning"
+    #: Deliveries on this channel would fail (or silently never arrive).
+    UNUSABLE = "unusable"
+
+    @property
+    def rank(self) -> int:
+        return {"ok": 0, "warning": 1, "unusable": 2}[self.value]
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckContext:
+    """One channel as its check sees it: the target and the secrets its sends would use."""
+
+    kind: str
+    target: str
+    #: The secrets named by ``token_env``/``secret_env``, resolved as for sending.
+    token: str | None = None
+    secret: str | None = None
+    #: The channel's ``auth`` (X: ``oauth1`` or ``oauth2``) where the directory has one.
+    auth: str | None = None
+    #: The names of the variables (for reasons: "put a new token in FB_TOKEN_DPUPR").
+    token_env: str | None = None
+    secret_env: str | None = None
+    opd_slug: str = ""
+    channel_id: int | None = None
+
+    def __repr__(self) -> str:
+        return f"CheckContext({self.kind!r}, {self.target!r}, opd={self.opd_slug!r})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """A check's verdict, the reason in plain words for an operator, and safe details
+    (never a secret, never a group member's number)."""
+
+    verdict: Verdict
+    reason: str
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Findings:
+    """Collects what one check notices; :meth:`result` gives the worst verdict, with every
+    problem's words (worst first) as the reason."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[Verdict, str]] = []
+        self.details: dict[str, Any] = {}
+
+    def warn(self, text: str) -> None:
+        self.problems.append((Verdict.WARNING, text))
+
+    def unusable(self, text: str) -> Finding:
+        """Record a problem that makes the channel unusable; returns the result so far, for a
+        check that stops here (``return found.unusable(...)``)."""
+        self.problems.append((Verdict.UNUSABLE, text))
+        return self.result("")
+
+    def result(self, ok_reason: str) -> Finding:
+        if not self.problems:
+            return Finding(Verdict.OK, ok_reason, dict(self.details))
+        ordered = sorted(self.problems, key=lambda p: -p[0].rank)
+        return Finding(ordered[0][0], "; ".join(t for _, t in ordered), dict(self.details))
+
+
+class ProbeFailed(Exception):
+    """A check's request got no answer; ``reason`` says why in plain words."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _probe_failure(exc: requests.RequestException, read_timeout: float) -> str:
+    if isinstance(exc, requests.ConnectTimeout):
+        return "no connection within the time limit"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed (certificate not trusted or wrong host)"
+    if isinstance(exc, requests.ConnectionError):
+        text = repr(exc)
+        if "NameResolutionError" in text or "Failed to resolve" in text:
+            return "the host name does not resolve"
+        if _never_connected(exc):
+            return "the connection was refused"
+        return "the connection broke before an answer came"
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {read_timeout:g} s"
+    if isinstance(exc, _UNSENDABLE):
+        return "the URL is not valid"
+    return f"the answer could not be read ({type(exc).__name__})"
 
 
 #: Raised before anything reaches the network: retrying the same request cannot help.

@@ -19,8 +19,10 @@ to ``needs_review``. An attempt after one whose outcome was unclear looks at the
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -29,9 +31,13 @@ import requests
 from bridge.channels.base import (
     ChannelAdapter,
     ChannelError,
+    CheckContext,
+    Finding,
+    Findings,
     OutcomeUnknownError,
     OutgoingMessage,
     PermanentError,
+    ProbeFailed,
     RetryableError,
     SendResult,
     ThrottledError,
@@ -45,13 +51,19 @@ log = logging.getLogger(__name__)
 
 NO_TOKEN = "token not configured"  # noqa: S105 (a message, not a secret)
 
-#: Graph API throttling: app (4), user (17), page (32), custom (613), and the Business Use Case
-#: limits (80000-80014; 80001 is Pages).
-THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80015)})
+#: Graph API throttling: app (4), user (17), page (32), application limit reached (341), custom
+#: (613), and the Business Use Case limits (80000-80014; 80001 is Pages). Meta's error guide
+#: (https://developers.facebook.com/docs/graph-api/guides/error-handling) says of each: a
+#: temporary issue, wait and retry.
+THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80015)})
 TRANSIENT_CODES = frozenset({1, 2})
 TOKEN_CODES = frozenset({190, 102})
 PERMISSION_CODES = frozenset({10, *range(200, 300)})
+#: "Temporarily blocked for policies violations": per the same guide, wait and retry. Meta does
+#: not say for how long; such blocks last hours to days, so retries hourly would only spend the
+#: delivery's attempts. Six hours stretches the retry schedule over more than two days.
 POLICY_BLOCK = 368
+POLICY_BLOCK_WAIT = 6 * 3600.0
 DUPLICATE_POST = 506
 
 #: Usage (percent of the limit) from which the engine keeps a target quiet, and for how long.
@@ -61,6 +73,8 @@ SLOW_DOWN_STEPS = ((100.0, 3600.0), (90.0, 1800.0), (80.0, 600.0))
 THROTTLE_WAIT = 900.0
 #: How many recent posts are searched for our own text.
 FEED_LOOKBACK = 25
+#: A token (or Meta's data access for it) ending within this many days is worth a warning.
+EXPIRY_WARNING_DAYS = 7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +123,10 @@ def classify_graph_error(kind: str, error: GraphError, usage: Usage) -> ChannelE
     if error.code in THROTTLE_CODES:
         return ThrottledError(f"{kind}: rate limited: {detail}", retry_after=usage.throttle_wait())
     if error.code == POLICY_BLOCK:
-        return PermanentError(f"{kind}: blocked by Meta for policy reasons: {detail}")
+        return ThrottledError(
+            f"{kind}: temporarily blocked by Meta for policy reasons: {detail}",
+            retry_after=max(POLICY_BLOCK_WAIT, usage.throttle_wait()),
+        )
     if error.code in PERMISSION_CODES:
         return PermanentError(f"{kind}: permission missing: {detail}")
     if error.code in TRANSIENT_CODES or error.is_transient:
@@ -198,6 +215,163 @@ class GraphAdapter(ChannelAdapter):
         if not message.token:
             raise PermanentError(f"{self.kind}: {NO_TOKEN}")
 
+    # Channel check (contract section 9)
+
+    #: Permissions a token must hold to publish here, and ones whose absence only hampers.
+    required_scopes: ClassVar[tuple[str, ...]] = ()
+    recommended_scopes: ClassVar[tuple[str, ...]] = ()
+    #: How the checked object is read and named.
+    object_fields: ClassVar[str] = "id,name"
+    object_label: ClassVar[str] = "Page"
+    #: A Page token's ``profile_id`` is the Page itself: it must be the channel's target.
+    token_owns_target: ClassVar[bool] = False
+
+    def check(self, context: CheckContext) -> Finding:
+        """The token is valid, not about to expire and allowed to publish, and reaches the
+        target. Expiry and permissions come from ``debug_token``, which Meta answers only for
+        an app token or an app developer's token; when it refuses the token itself, the check
+        says what it could not see instead of guessing."""
+        found = Findings()
+        if not context.token:
+            return found.unusable("no token: the directory names no token_env for the channel")
+        headers = {"Authorization": f"Bearer {context.token}", "Accept": "application/json"}
+        renew = f"make a new token and put it in {context.token_env or 'the channel token_env'}"
+        try:
+            inspected = self._inspect_token(found, context, headers, renew)
+            if isinstance(inspected, Finding):
+                return inspected
+            response = self.probe(
+                "GET",
+                self.graph(context.target),
+                params={"fields": self.object_fields},
+                headers=headers,
+            )
+            body = json_body(response)
+            if not 200 <= response.status_code < 300 or not isinstance(body, dict):
+                return self._check_refused(found, response, context, renew)
+            name = provider_detail(body.get("name") or body.get("username"), limit=80)
+            found.details[self.object_fields.split(",")[1]] = name
+            ended = self.check_publishing(found, context, headers)
+            if ended is not None:
+                return ended
+        except ProbeFailed as failed:
+            return found.unusable(f"Meta's Graph API does not answer ({failed.reason})")
+        if not inspected:
+            found.warn(
+                f"Meta would not let the token inspect itself (debug_token needs an app token),"
+                f" so {self.unseen_by_token()} unknown; see Meta's Access Token Debugger"
+            )
+        return found.result(
+            f"the token reaches {self.object_label} {name or context.target}, does not expire"
+            " soon and may publish"
+        )
+
+    def unseen_by_token(self) -> str:
+        """What stays unknown when debug_token is refused (a phrase ending in is/are)."""
+        return "its expiry and publishing permission are"
+
+    def check_publishing(
+        self, found: Findings, context: CheckContext, headers: dict[str, str]
+    ) -> Finding | None:
+        """A kind's own publishing check; a Finding ends the check."""
+        return None
+
+    def _inspect_token(
+        self, found: Findings, context: CheckContext, headers: dict[str, str], renew: str
+    ) -> Finding | bool:
+        """Read the token's validity, expiry and permissions from ``debug_token``.
+
+        Returns True when Meta answered, False when it refused to (the check goes on without
+        it), or the Finding that ends the check.
+        """
+        # debug_token takes the inspected token only as a query parameter; the request goes to
+        # Meta over TLS with that same token as its credential, and no URL is ever logged.
+        response = self.probe(
+            "GET", self.graph("debug_token"), params={"input_token": context.token}, headers=headers
+        )
+        body = json_body(response)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not 200 <= response.status_code < 300 or not isinstance(data, dict):
+            error = graph_error(response)
+            if error is not None and error.code in TOKEN_CODES:
+                # The token asked about itself: Meta rejected it as a credential.
+                return found.unusable(f"Meta rejects the token ({error.describe()}): {renew}")
+            found.details["token_inspection"] = (
+                f"refused: {error.describe()}" if error else f"HTTP {response.status_code}"
+            )
+            return False
+        if data.get("is_valid") is not True:
+            why = data.get("error") if isinstance(data.get("error"), dict) else {}
+            detail = provider_detail(why.get("message"))
+            return found.unusable(
+                "Meta says the token is no longer valid"
+                + (f" ({detail})" if detail else "")
+                + f": {renew}"
+            )
+        found.details["token_type"] = provider_detail(data.get("type"), limit=20)
+        now = time.time()
+        relogin = "a Page admin must log in to the app again, then " + renew
+        for field, (ended, ends), fix in (
+            ("expires_at", ("the token expired", "the token expires"), renew),
+            (
+                "data_access_expires_at",
+                ("Meta's data access for the token ended", "Meta's data access for it ends"),
+                relogin,
+            ),
+        ):
+            when = data.get(field)
+            if not isinstance(when, int) or isinstance(when, bool) or when <= 0:
+                found.details[field] = "never"
+                continue
+            day = dt.datetime.fromtimestamp(when, dt.UTC).date()
+            found.details[field] = day.isoformat()
+            if when <= now:
+                found.unusable(f"{ended} on {day:%d %B %Y}: {fix}")
+            elif when - now <= EXPIRY_WARNING_DAYS * 86400:
+                found.warn(f"{ends} on {day:%d %B %Y}: {fix}")
+        scopes = data.get("scopes") if isinstance(data.get("scopes"), list) else []
+        found.details["scopes"] = sorted(str(s) for s in scopes)
+        for scope in self.required_scopes:
+            if scope not in scopes:
+                found.unusable(f"the token lacks the {scope} permission: grant it, then {renew}")
+            elif not _granted_for(data, scope, context.target):
+                found.unusable(
+                    f"the token's {scope} permission covers other objects, not"
+                    f" {self.object_label} {context.target}"
+                )
+        for scope in self.recommended_scopes:
+            if scope not in scopes:
+                found.warn(f"the token lacks the {scope} permission the bridge also uses")
+        owner = data.get("profile_id")
+        if self.token_owns_target and owner and str(owner) != context.target:
+            found.unusable(
+                f"the token belongs to {self.object_label} {owner}, not {context.target}"
+            )
+        return True
+
+    def _check_refused(
+        self, found: Findings, response: requests.Response, context: CheckContext, renew: str
+    ) -> Finding:
+        error = graph_error(response)
+        status = response.status_code
+        if error is None:
+            if status == 429 or status >= 500:
+                found.warn(f"Meta answered {status}, so the token could not be checked")
+                return found.result("")
+            return found.unusable(f"Meta refused to describe {self.object_label} ({status})")
+        if error.code in TOKEN_CODES:
+            return found.unusable(f"Meta rejects the token ({error.describe()}): {renew}")
+        if error.code in THROTTLE_CODES or error.code in TRANSIENT_CODES or error.is_transient:
+            found.warn(f"Meta is busy ({error.describe()}), so the token could not be checked")
+            return found.result("")
+        if error.code == 100 or error.code in PERMISSION_CODES:
+            return found.unusable(
+                f"the token cannot reach {self.object_label} {context.target}: it is for"
+                f" another {self.object_label}, lacks a permission, or the id is wrong"
+                f" ({error.describe()})"
+            )
+        return found.unusable(f"Meta refused the check ({error.describe()})")
+
     def fail(self, response: requests.Response, usage: Usage) -> ChannelError:
         """The typed error for a non-2xx Graph answer."""
         error = graph_error(response)
@@ -225,6 +399,11 @@ class Adapter(GraphAdapter):
     rate_limit: ClassVar[tuple[int, float]] = (1, 60.0)
     #: Facebook takes far longer posts; a public summary stays readable well under this.
     max_length: ClassVar[int] = 5000
+    #: Posting needs pages_manage_posts; reading the feed (the duplicate and lost-answer
+    #: checks in :meth:`send`) needs pages_read_engagement.
+    required_scopes: ClassVar[tuple[str, ...]] = ("pages_manage_posts",)
+    recommended_scopes: ClassVar[tuple[str, ...]] = ("pages_read_engagement",)
+    token_owns_target: ClassVar[bool] = True
 
     def send(self, message: OutgoingMessage) -> SendResult:
         self.require_token(message)
@@ -302,6 +481,17 @@ class Adapter(GraphAdapter):
         return False
 
 
+def _granted_for(data: Mapping[str, Any], scope: str, target: str) -> bool:
+    """False only when debug_token limits ``scope`` to objects that leave ``target`` out."""
+    granular = data.get("granular_scopes")
+    for entry in granular if isinstance(granular, list) else []:
+        if isinstance(entry, dict) and entry.get("scope") == scope:
+            ids = entry.get("target_ids")
+            if isinstance(ids, list) and ids:
+                return target in {str(i) for i in ids}
+    return True
+
+
 def save_progress(message: OutgoingMessage, **changes: Any) -> None:
     """Persist progress at once (committed), so a crash never repeats a step that succeeded."""
     message.progress.update(changes)
@@ -337,6 +527,8 @@ def _int(value: Any) -> int | None:
 
 
 __all__ = [
+    "POLICY_BLOCK_WAIT",
+    "THROTTLE_WAIT",
     "Adapter",
     "GraphAdapter",
     "GraphError",

@@ -31,6 +31,9 @@ import logging
 from typing import Any, ClassVar
 
 from bridge.channels.base import (
+    CheckContext,
+    Finding,
+    Findings,
     NotYetError,
     OutcomeUnknownError,
     OutgoingMessage,
@@ -42,6 +45,7 @@ from bridge.channels.base import (
     provider_detail,
 )
 from bridge.channels.facebook_page import (
+    PERMISSION_CODES,
     THROTTLE_CODES,
     TRANSIENT_CODES,
     GraphAdapter,
@@ -79,6 +83,10 @@ class Adapter(GraphAdapter):
     max_length: ClassVar[int] = 2200
     #: Posts to keep free in the quota (0: use it all).
     quota_reserve: ClassVar[int] = 0
+    #: Content publishing needs both (Instagram Graph API, content publishing guide).
+    required_scopes: ClassVar[tuple[str, ...]] = ("instagram_basic", "instagram_content_publish")
+    object_fields: ClassVar[str] = "id,username"
+    object_label: ClassVar[str] = "Instagram account"
 
     def send(self, message: OutgoingMessage) -> SendResult:
         self.require_token(message)
@@ -130,6 +138,46 @@ class Adapter(GraphAdapter):
         save_progress(message, media_id=media_id)
         log.info("instagram published delivery %s (media %s)", message.delivery_id, media_id)
         return SendResult(external_id=media_id, slow_down=usage.slow_down())
+
+    # Channel check (contract section 9; the token checks are GraphAdapter.check)
+
+    def check_publishing(
+        self, found: Findings, context: CheckContext, headers: dict[str, str]
+    ) -> Finding | None:
+        """Read the publishing quota: it needs the publishing permission, and a used-up quota
+        means no post for hours."""
+        response = self.probe(
+            "GET",
+            self.graph(context.target, "content_publishing_limit"),
+            params={"fields": "quota_usage,config"},
+            headers=headers,
+        )
+        body = json_body(response)
+        if not 200 <= response.status_code < 300:
+            error = graph_error(response)
+            if error is not None and (error.code in PERMISSION_CODES or error.code == 100):
+                return found.unusable(
+                    f"the token may not publish to the account ({error.describe()})"
+                )
+            found.warn(f"Meta did not show the publishing quota ({response.status_code})")
+            return None
+        entries = body.get("data") if isinstance(body, dict) else None
+        entry = entries[0] if isinstance(entries, list) and entries else {}
+        used = entry.get("quota_usage") if isinstance(entry, dict) else None
+        config = entry.get("config") if isinstance(entry, dict) else None
+        total = config.get("quota_total") if isinstance(config, dict) else None
+        if _is_int(used) and _is_int(total):
+            found.details["quota"] = f"{used}/{total} in 24 hours"
+            if used >= total:
+                found.warn(
+                    f"the publishing quota is used up ({used}/{total} in 24 hours): new posts"
+                    " wait until it frees"
+                )
+        return None
+
+    def unseen_by_token(self) -> str:
+        # The quota read above already needs the publishing permission.
+        return "its expiry is"
 
     # Steps
 

@@ -16,8 +16,12 @@ from typing import Any, ClassVar
 
 from bridge.channels.base import (
     ChannelAdapter,
+    CheckContext,
+    Finding,
+    Findings,
     OutgoingMessage,
     PermanentError,
+    ProbeFailed,
     RetryableError,
     SendResult,
     ThrottledError,
@@ -129,11 +133,124 @@ class Adapter(ChannelAdapter):
         token = self.settings.telegram_bot_token
         return text.replace(token, "***") if token else text
 
+    # Channel check (contract section 9)
+
+    def check(self, context: CheckContext) -> Finding:
+        """The bot token works, the bot is in the chat and may post, and in a group it reads
+        the messages (privacy mode off, or the bot an admin)."""
+        found = Findings()
+        if not self.settings.telegram_bot_token:
+            return found.unusable("Telegram is not configured: set BRIDGE_TELEGRAM_BOT_TOKEN")
+        try:
+            status, body = self._ask("getMe", {})
+            if status in (401, 404):
+                return found.unusable(
+                    "Telegram does not accept the bot token: check BRIDGE_TELEGRAM_BOT_TOKEN"
+                )
+            me = body.get("result") if status == 200 else None
+            if not isinstance(me, dict) or not isinstance(me.get("id"), int):
+                return self._check_failed(found, "getMe", status, body)
+            bot = f"@{me.get('username')}" if me.get("username") else "the bot"
+            found.details.update(
+                bot=bot, can_read_all_group_messages=bool(me.get("can_read_all_group_messages"))
+            )
+            chat: int | str = chat_id_value(context.target)
+            status, body = self._ask("getChat", {"chat_id": chat})
+            moved = _migrated_to(status, body)
+            if moved is not None:
+                found.warn(
+                    f"the group became a supergroup with id {moved}: the bridge moves there with"
+                    f" its next message; put {moved} in the directory file"
+                )
+                chat = int(moved)
+                status, body = self._ask("getChat", {"chat_id": chat})
+            info = body.get("result") if status == 200 else None
+            if not isinstance(info, dict):
+                return self._chat_refused(found, bot, status, body, "getChat")
+            kind = str(info.get("type") or "")
+            found.details["chat_type"] = kind
+            status, body = self._ask("getChatMember", {"chat_id": chat, "user_id": me["id"]})
+            member = body.get("result") if status == 200 else None
+            if not isinstance(member, dict):
+                return self._chat_refused(found, bot, status, body, "getChatMember")
+        except ProbeFailed as failed:
+            return found.unusable(f"Telegram does not answer ({failed.reason})")
+        role = str(member.get("status") or "")
+        found.details["member_status"] = role
+        admin = role in ("administrator", "creator")
+        if role in ("left", "kicked") or member.get("is_member") is False:
+            return found.unusable(f"{bot} is not in the chat: add it again")
+        if role == "restricted" and member.get("can_send_messages") is False:
+            return found.unusable(f"{bot} may not send messages in the chat: lift the restriction")
+        if kind == "channel":
+            if not (admin and member.get("can_post_messages") is not False):
+                return found.unusable(
+                    f"{bot} must be an administrator allowed to post in the channel"
+                )
+            return found.result(f"{bot} is an administrator of the channel and may post")
+        reads = admin or bool(me.get("can_read_all_group_messages"))
+        if kind in ("group", "supergroup") and not reads:
+            # Privacy mode: a bot sees commands and replies to its own messages, nothing else
+            # (https://core.telegram.org/bots/features#privacy-mode).
+            found.warn(
+                f"{bot} cannot read the group's messages: privacy mode is on and it is not an"
+                " admin, so '#WDL-… terima' messages never reach the bridge (only replies to"
+                " the bridge's own messages do); turn privacy off in @BotFather (/setprivacy,"
+                " Disable) and add the bot to the group again, or make it an admin"
+            )
+        how = "as an administrator" if admin else "as a member"
+        reading = "and reads its messages" if reads or kind == "private" else ""
+        return found.result(f"{bot} is in the chat {how} {reading}".strip())
+
+    def _ask(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Call a Bot API method for a check: (HTTP status, the JSON object or {})."""
+        base = self.settings.telegram_api_url.rstrip("/")
+        response = self.probe(
+            "POST", f"{base}/bot{self.settings.telegram_bot_token}/{method}", json=params
+        )
+        body = json_body(response)
+        return response.status_code, body if isinstance(body, dict) else {}
+
+    def _chat_refused(
+        self, found: Findings, bot: str, status: int, body: dict[str, Any], method: str
+    ) -> Finding:
+        description = self._safe(body.get("description"))
+        if status == 400 and "chat not found" in description.lower():
+            return found.unusable(
+                f"Telegram knows no such chat for {bot}: add the bot to the group, or fix the"
+                " chat id in the directory"
+            )
+        if status == 403:
+            return found.unusable(
+                f"{bot} cannot use the chat ({description or 'forbidden'}): add it to the group"
+                " again"
+            )
+        return self._check_failed(found, method, status, body)
+
+    def _check_failed(
+        self, found: Findings, method: str, status: int, body: dict[str, Any]
+    ) -> Finding:
+        description = self._safe(body.get("description"))
+        if status == 429 or status >= 500:
+            found.warn(f"Telegram answered {status} to {method}, so it could not be checked")
+            return found.result("")
+        return found.unusable(
+            f"Telegram refused {method} ({status}" + (f": {description})" if description else ")")
+        )
+
 
 class _Migrated(Exception):
     def __init__(self, new_chat_id: str):
         super().__init__("chat migrated")
         self.new_chat_id = new_chat_id
+
+
+def _migrated_to(status: int, body: dict[str, Any]) -> str | None:
+    parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+    moved = parameters.get("migrate_to_chat_id")
+    if status == 400 and moved is not None and _NUMERIC_ID.fullmatch(str(moved)):
+        return str(moved)
+    return None
 
 
 def chat_id_value(target: str) -> int | str:

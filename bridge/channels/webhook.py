@@ -11,6 +11,12 @@ reserved or unspecified address unless ``BRIDGE_ALLOW_PRIVATE_WEBHOOKS=1``. The 
 the name itself; requests resolves it again to connect, so a DNS answer that changes in between
 is not caught (pinning the address would break TLS name checks, and directory entries are
 written by operators, not the public).
+
+The channel check POSTs a signed ``bridge.ping`` event (``{"type": "bridge.ping", "timestamp",
+"data": {"opd", "target"}}``, a fresh ``webhook-id`` each time) through the same target checks.
+A 2xx means it works; 401/403 that the receiver rejects our signature (the secrets differ);
+404/405/410, redirects, 5xx and no answer that deliveries would fail; another 4xx (a receiver
+that takes only complaint events) and 429 that it answers, with a warning.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import datetime as dt
 import ipaddress
 import json
 import logging
+import secrets
 import socket
 import time
 import urllib.parse
@@ -31,8 +38,12 @@ from standardwebhooks.webhooks import Webhook
 
 from bridge.channels.base import (
     ChannelAdapter,
+    CheckContext,
+    Finding,
+    Findings,
     OutgoingMessage,
     PermanentError,
+    ProbeFailed,
     RetryableError,
     SendResult,
     ThrottledError,
@@ -45,6 +56,8 @@ log = logging.getLogger(__name__)
 NO_SECRET = "webhook secret not configured"  # noqa: S105 (a reason, not a secret)
 BAD_SECRET = "webhook: secret is not whsec_ base64"  # noqa: S105
 SECRET_PREFIX = "whsec_"  # noqa: S105
+#: The event type of a channel check's request.
+PING_TYPE = "bridge.ping"
 
 Resolver = Callable[..., list[tuple[Any, ...]]]
 
@@ -96,6 +109,67 @@ class Adapter(ChannelAdapter):
         if 400 <= status < 500:
             raise PermanentError(f"webhook: receiver refused with {status}")
         raise RetryableError(f"webhook: unexpected status {status}")
+
+    # Channel check (contract section 9)
+
+    def check(self, context: CheckContext) -> Finding:
+        """POST a signed ``bridge.ping`` to the target, through the same checks as a send."""
+        found = Findings()
+        try:
+            key = signing_key(context.secret)
+            url = check_target(context.target, allow_private=self.settings.allow_private_webhooks)
+        except RetryableError:
+            return found.unusable("the target's host name does not resolve")
+        except PermanentError as refused:
+            where = f" ({context.secret_env})" if context.secret_env else ""
+            reason = refused.reason.removeprefix("webhook: ")
+            return found.unusable(reason + (where if "secret" in reason else ""))
+        now = int(time.time())
+        body = json.dumps(
+            {
+                "type": PING_TYPE,
+                "timestamp": dt.datetime.fromtimestamp(now, dt.UTC)
+                .isoformat()
+                .replace("+00:00", "Z"),
+                "data": {"opd": context.opd_slug, "target": context.target},
+            },
+            separators=(",", ":"),
+        )
+        msg_id = f"ping_{secrets.token_hex(8)}"
+        headers = signature_headers(key, msg_id, now, body)
+        headers |= {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": "wadule-bridge",
+        }
+        try:
+            response = self.probe("POST", url, data=body.encode("utf-8"), headers=headers)
+        except ProbeFailed as failed:
+            return found.unusable(f"the endpoint does not answer ({failed.reason})")
+        status = response.status_code
+        found.details["status"] = status
+        if 200 <= status < 300:
+            return found.result(f"the endpoint accepted a signed ping ({status})")
+        if 300 <= status < 400:
+            return found.unusable(
+                f"the endpoint redirects ({status}); put the final URL in the directory"
+            )
+        if status in (401, 403):
+            return found.unusable(
+                f"the endpoint rejects our signature ({status}): the secret in"
+                f" {context.secret_env or 'secret_env'} differs from the receiver's"
+            )
+        if status in (404, 405, 410):
+            return found.unusable(f"the endpoint refuses POSTs here ({status}): check the URL")
+        if status == 408 or status >= 500:
+            return found.unusable(f"the endpoint answers with an error ({status})")
+        if status == 429:
+            found.warn("the endpoint answers, but asks us to slow down (429)")
+        else:
+            found.warn(
+                f"the endpoint answered {status} to a ping; it may take complaint events only"
+            )
+        return found.result("")
 
 
 def webhook_id(delivery_id: int) -> str:
@@ -187,6 +261,7 @@ def _response_id(body: Any) -> str | None:
 
 
 __all__ = [
+    "PING_TYPE",
     "Adapter",
     "check_target",
     "is_public_address",

@@ -12,17 +12,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import urllib.parse
 from typing import Any, ClassVar
 
 from bridge.channels.base import (
     ChannelAdapter,
+    CheckContext,
+    Finding,
+    Findings,
     OutcomeUnknownError,
     OutgoingMessage,
     PermanentError,
+    ProbeFailed,
     RetryableError,
     SendResult,
     ThrottledError,
+    Verdict,
     json_body,
     provider_detail,
     retry_after_seconds,
@@ -155,6 +162,241 @@ class Adapter(ChannelAdapter):
         # and may have been queued, so a person decides rather than a blind second post.
         raise OutcomeUnknownError(f"fonnte: unexpected answer ({status}, no status field)")
 
+    # Channel check (contract section 9)
+
+    def check(self, context: CheckContext) -> Finding:
+        """WAHA: the session is WORKING and its number is in the group. Fonnte: the device is
+        connected, its package and quota last, and the group is on its list."""
+        if self.provider == "fonnte":
+            return self._check_fonnte(context)
+        return self._check_waha(context)
+
+    def _check_waha(self, context: CheckContext) -> Finding:
+        found = Findings()
+        if not self.settings.waha_url:
+            return found.unusable("WAHA is not configured: set BRIDGE_WAHA_URL")
+        session = self.settings.waha_session
+        found.details.update(provider="waha", session=session)
+        base = self.settings.waha_url.rstrip("/")
+        headers = {"Accept": "application/json"}
+        if self.settings.waha_api_key:
+            headers["X-Api-Key"] = self.settings.waha_api_key
+        name = urllib.parse.quote(session, safe="")
+        try:
+            response = self.probe("GET", f"{base}/api/sessions/{name}", headers=headers)
+        except ProbeFailed as failed:
+            return found.unusable(
+                f"WAHA does not answer ({failed.reason}): check BRIDGE_WAHA_URL and that WAHA runs"
+            )
+        body = json_body(response)
+        status = response.status_code
+        if status in (401, 403):
+            return found.unusable("WAHA refused the API key: check BRIDGE_WAHA_API_KEY")
+        if status == 404:
+            return found.unusable(
+                f"WAHA has no session {session!r}: start it in WAHA or fix BRIDGE_WAHA_SESSION"
+            )
+        if not 200 <= status < 300 or not isinstance(body, dict):
+            detail = _waha_error_text(body)
+            return found.unusable(
+                f"WAHA answered {status} when asked about the session"
+                + (f": {detail}" if detail else "")
+            )
+        state = str(body.get("status") or "").upper()
+        found.details["status"] = state
+        if state != "WORKING":
+            if state == "STARTING":
+                found.warn(f"the WhatsApp session {session!r} is starting; check again shortly")
+                return found.result("")
+            return found.unusable(_session_advice(session, state))
+        me = body.get("me") if isinstance(body.get("me"), dict) else {}
+        own = {jid for jid in (_jid(me.get(k)) for k in ("id", "jid", "lid")) if jid}
+        number = _jid(me.get("id"))
+        if not own:
+            found.warn(
+                "WAHA does not say which number the session uses, so its membership of the"
+                " group cannot be confirmed"
+            )
+            return found.result("")
+        found.details["number"] = number
+        members, problem = self._waha_members(base, name, context.target, headers)
+        if members is None:
+            verdict, text = problem
+            if verdict is Verdict.UNUSABLE:
+                return found.unusable(text)
+            found.warn(text)
+            return found.result("")
+        found.details["members"] = len(members)
+        role = _role_of(own, members)
+        if (
+            role is None
+            and not me.get("lid")
+            and any(len(ids) == 1 and ids[0].endswith("@lid") for ids, _ in members)
+        ):
+            # Newer groups list members by LID only; WAHA can tell the session's own.
+            lid = self._waha_own_lid(base, name, number, headers)
+            if lid is None:
+                found.warn(
+                    "the group lists its members by LID and WAHA would not tell this number's"
+                    " LID, so its membership cannot be confirmed"
+                )
+                return found.result("")
+            role = _role_of({lid}, members)
+        shown = (number or "").split("@")[0] or "the session's number"
+        if role is None:
+            return found.unusable(
+                f"the session's number {shown} is not in the group: add it to the group"
+            )
+        found.details["role"] = role
+        if role == "left":
+            return found.unusable(
+                f"the session's number {shown} has left the group: add it to the group again"
+            )
+        return found.result(
+            f"session {session!r} is WORKING and its number {shown} is in the group ({role})"
+        )
+
+    def _waha_members(self, base: str, session: str, group: str, headers: dict[str, str]):
+        """The group's members as ``(ids, role)`` pairs, or None and the problem's verdict."""
+        path = f"{base}/api/{session}/groups/{urllib.parse.quote(group, safe='@')}/participants"
+        try:
+            response = self.probe("GET", f"{path}/v2", headers=headers)
+            body = json_body(response)
+            if response.status_code == 404 and _waha_error_text(body).startswith("Cannot GET"):
+                # A WAHA from before the v2 route: the engine-shaped list instead.
+                response = self.probe("GET", path, headers=headers)
+                body = json_body(response)
+        except ProbeFailed as failed:
+            return None, (
+                Verdict.WARNING,
+                f"WAHA did not list the group's members ({failed.reason})",
+            )
+        status = response.status_code
+        detail = _waha_error_text(body)
+        if 200 <= status < 300 and isinstance(body, list):
+            return [_member(m) for m in body if isinstance(m, dict)], None
+        if status == 422:
+            return None, (Verdict.UNUSABLE, "the WhatsApp session stopped working during the check")
+        if status == 404 or (status >= 500 and "not found" in detail.lower()):
+            return None, (
+                Verdict.UNUSABLE,
+                "WAHA cannot find the group: the session's number is not in it, or the group id"
+                " in the directory is wrong",
+            )
+        return None, (
+            Verdict.WARNING,
+            f"WAHA could not list the group's members ({status}"
+            + (f": {detail})" if detail else ")"),
+        )
+
+    def _waha_own_lid(
+        self, base: str, session: str, number: str | None, headers: dict[str, str]
+    ) -> str | None:
+        if not number:
+            return None
+        try:
+            response = self.probe(
+                "GET",
+                f"{base}/api/{session}/lids/pn/{urllib.parse.quote(number, safe='@')}",
+                headers=headers,
+            )
+        except ProbeFailed:
+            return None
+        body = json_body(response)
+        if 200 <= response.status_code < 300 and isinstance(body, dict):
+            return _jid(body.get("lid"))
+        return None
+
+    def _check_fonnte(self, context: CheckContext) -> Finding:
+        found = Findings()
+        found.details["provider"] = "fonnte"
+        if not self.settings.fonnte_token:
+            return found.unusable("Fonnte is not configured: set BRIDGE_FONNTE_TOKEN")
+        base = self.settings.fonnte_url.rstrip("/")
+        headers = {"Authorization": self.settings.fonnte_token, "Accept": "application/json"}
+        try:
+            response = self.probe("POST", f"{base}/device", headers=headers)
+        except ProbeFailed as failed:
+            return found.unusable(f"Fonnte does not answer ({failed.reason})")
+        status = response.status_code
+        if status == 429 or status >= 500:
+            found.warn(f"Fonnte answered {status}, so the device could not be checked; try later")
+            return found.result("")
+        if status in (401, 403):
+            return found.unusable("Fonnte does not accept the token: check BRIDGE_FONNTE_TOKEN")
+        body = json_body(response)
+        fields = _lower_keys(body) if isinstance(body, dict) else {}
+        if not 200 <= status < 300 or not _fonnte_true(fields.get("status")):
+            reason = provider_detail(fields.get("reason") or fields.get("detail"))
+            if "token" in reason.lower() or "device" in reason.lower():
+                return found.unusable(
+                    "Fonnte does not accept the token: check BRIDGE_FONNTE_TOKEN"
+                    + (f" (Fonnte: {reason})" if reason else "")
+                )
+            return found.unusable(f"Fonnte refused the device check ({status}: {reason or '-'})")
+        device = provider_detail(fields.get("device"), limit=20) or "of this token"
+        state = provider_detail(fields.get("device_status"), limit=20).lower()
+        found.details.update(
+            device=device,
+            device_status=state,
+            package=provider_detail(fields.get("package"), limit=40),
+            quota=provider_detail(fields.get("quota"), limit=20),
+            expires=provider_detail(fields.get("expired"), limit=40),
+        )
+        if state == "disconnect":
+            # Fonnte takes messages for a disconnected device and delivers them late or never.
+            found.unusable(
+                f"the Fonnte device {device} is disconnected: Fonnte still accepts messages but"
+                " delivers them late or never; reconnect the phone (scan the QR code in"
+                " Fonnte's dashboard)"
+            )
+        elif state != "connect":
+            found.warn(f"Fonnte reports the device {device} as {state or 'in an unknown state'}")
+        quota = _whole_number(fields.get("quota"))
+        if quota is not None and quota <= 0:
+            found.unusable("the Fonnte quota is used up: top it up")
+        elif quota is not None and quota < LOW_QUOTA:
+            found.warn(f"only {quota} messages left in the Fonnte quota: top it up soon")
+        expires = fonnte_expiry(fields.get("expired"))
+        today = dt.datetime.now(dt.UTC).date()
+        if expires is not None and expires < today:
+            found.unusable(f"the Fonnte package expired on {expires:%d %B %Y}: renew it")
+        elif expires is not None and (expires - today).days <= EXPIRY_WARNING_DAYS:
+            found.warn(f"the Fonnte package expires on {expires:%d %B %Y}: renew it")
+        if state == "connect":
+            self._check_fonnte_group(found, base, headers, context.target)
+        return found.result(f"the Fonnte device {device} is connected and the group is on its list")
+
+    def _check_fonnte_group(
+        self, found: Findings, base: str, headers: dict[str, str], group: str
+    ) -> None:
+        # Only the list Fonnte last fetched: ``fetch-group`` may get the number banned if
+        # called often (docs.fonnte.com/api-update-whatsapp-group-list), so it is left to people.
+        refresh = "refresh the list in Fonnte (update group list) if the number joined recently"
+        try:
+            response = self.probe("POST", f"{base}/get-whatsapp-group", headers=headers)
+        except ProbeFailed as failed:
+            found.warn(f"Fonnte did not list the device's groups ({failed.reason})")
+            return
+        body = json_body(response)
+        fields = _lower_keys(body) if isinstance(body, dict) else {}
+        if not 200 <= response.status_code < 300:
+            found.warn(f"Fonnte did not list the device's groups ({response.status_code})")
+            return
+        if not _fonnte_true(fields.get("status")):
+            detail = provider_detail(fields.get("detail") or fields.get("reason"))
+            found.warn(
+                f"Fonnte has no group list for the device ({detail or 'no detail'}): {refresh}"
+            )
+            return
+        groups = fields.get("data") if isinstance(fields.get("data"), list) else []
+        ids = {str(g.get("id")) for g in groups if isinstance(g, dict)}
+        if group not in ids:
+            found.warn(
+                "the group is not on the device's group list as Fonnte last fetched it: add the"
+                f" number to the group, or {refresh}"
+            )
+
 
 def waha_message_id(body: Any) -> str | None:
     """The message id in a WAHA sendText answer, whatever the engine; None when absent.
@@ -257,4 +499,97 @@ def _lower_keys(body: dict) -> dict[str, Any]:
     return {str(k).lower(): v for k, v in body.items()}
 
 
-__all__ = ["Adapter", "classify_fonnte_reason", "fonnte_message_id", "waha_message_id"]
+#: Below this many messages left, the check warns.
+LOW_QUOTA = 100
+#: A package, session or token ending within this many days is worth a warning.
+EXPIRY_WARNING_DAYS = 7
+
+_SESSION_ADVICE = {
+    "SCAN_QR_CODE": "is waiting for its QR code to be scanned: link the phone again in WAHA's"
+    " dashboard",
+    "FAILED": "has failed: restart it in WAHA; if that does not help, log out and scan the QR"
+    " code again",
+    "STOPPED": "is stopped: start it in WAHA",
+}
+
+
+def _session_advice(session: str, state: str) -> str:
+    advice = _SESSION_ADVICE.get(state, f"is {state or 'in an unknown state'}, not WORKING")
+    return f"the WhatsApp session {session!r} {advice}"
+
+
+def _jid(value: Any) -> str | None:
+    """A WhatsApp id in one spelling: ``user@c.us`` or ``user@lid``, without a device suffix.
+
+    WAHA writes the same number as ``…@c.us``, ``…@s.whatsapp.net`` or ``…:12@s.whatsapp.net``,
+    and WEBJS as a Wid object (``{"_serialized": …}``).
+    """
+    if isinstance(value, dict):
+        value = value.get("_serialized")
+    if not isinstance(value, str) or "@" not in value:
+        return None
+    user, _, server = value.strip().lower().partition("@")
+    user = user.split(":")[0]
+    if server == "s.whatsapp.net":
+        server = "c.us"
+    return f"{user}@{server}" if user else None
+
+
+def _member(item: dict) -> tuple[tuple[str, ...], str]:
+    """A participant's ids (``id`` first, then ``pn``) and role, from the v2 list or an engine's
+    v1 list (WEBJS ``isAdmin``/``isSuperAdmin``, NOWEB ``admin``)."""
+    ids = tuple(jid for jid in (_jid(item.get("id")), _jid(item.get("pn"))) if jid)
+    role = item.get("role")
+    if not isinstance(role, str):
+        if item.get("isSuperAdmin") or item.get("admin") == "superadmin":
+            role = "superadmin"
+        elif item.get("isAdmin") or item.get("admin") == "admin":
+            role = "admin"
+        else:
+            role = "participant"
+    return ids or ("",), role
+
+
+def _role_of(own: set[str], members: list[tuple[tuple[str, ...], str]]) -> str | None:
+    for ids, role in members:
+        if own.intersection(ids):
+            return role
+    return None
+
+
+def _fonnte_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def fonnte_expiry(value: Any) -> dt.date | None:
+    """The day a Fonnte package ends: ``/device`` says ``"18 November 2029"``, ``/get-devices``
+    a Unix timestamp. None when it is neither."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return dt.datetime.fromtimestamp(value, dt.UTC).date()
+    if isinstance(value, str):
+        try:
+            return dt.datetime.strptime(" ".join(value.split()), "%d %B %Y").date()
+        except ValueError:
+            return None
+    return None
+
+
+__all__ = [
+    "Adapter",
+    "classify_fonnte_reason",
+    "fonnte_expiry",
+    "fonnte_message_id",
+    "waha_message_id",
+]

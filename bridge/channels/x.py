@@ -215,21 +215,24 @@ class Adapter(ChannelAdapter):
         )
 
     def _oauth1(self, message: OutgoingMessage, how: ChannelAuth) -> OAuth1:
+        return self._oauth1_signer(message.token, message.secret)
+
+    def _oauth1_signer(self, token: str | None, secret: str | None) -> OAuth1:
         settings = self.settings
         if not (settings.x_consumer_key and settings.x_consumer_secret):
             raise PermanentError(
                 f"x: {NOT_CONFIGURED} (auth oauth1 needs BRIDGE_X_CONSUMER_KEY and"
                 " BRIDGE_X_CONSUMER_SECRET)"
             )
-        if not message.secret:
+        if not secret:
             raise PermanentError(
                 "x: access token secret not configured (auth oauth1 needs secret_env)"
             )
         return OAuth1(
             settings.x_consumer_key,
             client_secret=settings.x_consumer_secret,
-            resource_owner_key=message.token,
-            resource_owner_secret=message.secret,
+            resource_owner_key=token,
+            resource_owner_secret=secret,
             signature_type="auth_header",
         )
 
@@ -280,6 +283,65 @@ class Adapter(ChannelAdapter):
         if 300 <= status < 400:
             raise PermanentError(f"x: unexpected redirect {status}; check BRIDGE_X_API_URL")
         raise PermanentError(f"x: refused {status}" + (f": {detail}" if detail else ""))
+
+    def check(self, context):
+        """:meth:`ChannelAdapter.check` for X: the credentials work and act for the account the
+        directory names (the channel's target). Whether they may write cannot be seen without
+        posting, so that is left out."""
+        from bridge.channels.base import Findings, ProbeFailed
+
+        found = Findings()
+        if not context.token:
+            return found.unusable("token not configured")
+        expected = context.target.strip().lstrip("@")
+        renew = f"make new ones and put them in {context.token_env or 'the channel token_env'}"
+
+        def authorized_get(url: str):
+            # Authenticated as send() is: OAuth 1.0a signed, or the stored OAuth 2.0 access
+            # token (refreshed, and its rotated refresh token kept, as for a post).
+            if context.auth == "oauth2":
+                signer: requests.auth.AuthBase = _Bearer(
+                    self.access_token(context.token_env or "", context.token)
+                )
+            else:
+                signer = self._oauth1_signer(context.token, context.secret)
+            return self.probe("GET", url, headers={"Accept": "application/json"}, auth=signer)
+
+        try:
+            response = authorized_get(f"{self.settings.x_api_url.rstrip('/')}/2/users/me")
+        except ProbeFailed as failed:
+            return found.unusable(f"X does not answer ({failed.reason})")
+        except PermanentError as refused:
+            return found.unusable(refused.reason)
+        except RetryableError as failed:
+            found.warn(f"the credentials could not be checked ({failed.reason})")
+            return found.result("")
+        status = response.status_code
+        body = json_body(response)
+        body = body if isinstance(body, dict) else {}
+        detail = _error_text(body)
+        if status == 401:
+            return found.unusable(f"X rejects the credentials: {renew}")
+        if status == 429 or status >= 500:
+            found.warn(f"X answered {status}, so the credentials could not be checked")
+            return found.result("")
+        if status == 403:
+            return found.unusable(f"X refuses the credentials ({detail or 'forbidden'})")
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        username = data.get("username")
+        if not 200 <= status < 300 or not isinstance(username, str) or not username:
+            return found.unusable(
+                f"X did not say which account the credentials act for ({status}"
+                + (f": {detail})" if detail else ")")
+            )
+        found.details.update(username=f"@{username}", account_id=str(data.get("id") or ""))
+        if username.lower() != expected.lower():
+            # A public channel posting as the wrong account is worse than not posting.
+            return found.unusable(
+                f"the credentials act for @{username}, not @{expected}: use @{expected}'s own"
+                " tokens, or fix the target in the directory"
+            )
+        return found.result(f"the credentials act for @{username}")
 
     # OAuth 2.0 tokens
 

@@ -21,7 +21,22 @@ Supported:
   beyond ``quota_total`` posts in 24 hours, code 9 subcode 2207042.
 - ``GET /{ig-user-id}/content_publishing_limit`` → ``{"data": [{"quota_usage", "config"}]}``.
 
-Fault helpers: :meth:`throttle_next` (codes 4/17/32/613/80001 with usage at 100 %),
+What the channel check reads:
+
+- ``GET /debug_token?input_token=…`` (https://developers.facebook.com/docs/graph-api/reference/
+  debug_token): ``{"data": {"app_id", "type", "application", "expires_at" (0: never),
+  "data_access_expires_at", "is_valid", "issued_at", "profile_id", "scopes", "granular_scopes",
+  "user_id"}}``. The reference requires "an app access token or an app developer's user access
+  token" to call it, so a token not marked with :meth:`FakeGraph.allow_debug` gets code 100
+  "(#100) You must provide an app access token, or a user access token that is an owner or
+  developer of the app" (the wording Meta answers with; the page states the rule);
+- ``GET /{page-id}?fields=id,name`` and ``GET /{ig-user-id}?fields=id,username`` for the objects
+  in ``pages``/``ig_users``; another object, or one the token may not act for, gets code 100
+  subcode 33 ("does not exist, cannot be loaded due to missing permissions…");
+- :meth:`FakeGraph.expire_token`: every call with that token gets code 190 subcode 463
+  "Error validating access token: Session has expired…" (the error guide's expired-token case).
+
+Fault helpers: :meth:`throttle_next` (codes 4/17/32/341/613/80001 with usage at 100 %),
 :meth:`lose_publish_answer` (publish, then answer too late for the client).
 """
 
@@ -104,6 +119,13 @@ class FakeGraph(FakeServer):
         self._ids = itertools.count(17_900_000_000_000_001)
         self._state = threading.RLock()
         self._lose_publish_answers = 0
+        #: Objects GET /{id} describes: Page id -> name, IG user id -> username.
+        self.pages: dict[str, str] = {}
+        self.ig_users: dict[str, str] = {}
+        #: Tokens Meta lets call debug_token, and what it says about each inspected token.
+        self.token_data: dict[str, dict[str, Any]] = {}
+        self._debuggers: set[str] = set()
+        self._expired: set[str] = set()
 
     # Modes and helpers
 
@@ -118,6 +140,7 @@ class FakeGraph(FakeServer):
             4: "(#4) Application request limit reached",
             17: "(#17) User request limit reached",
             32: "(#32) Page request limit reached",
+            341: "(#341) Application limit reached",
             613: "(#613) Calls to this api have exceeded the rate limit.",
             80001: "(#80001) There have been too many calls to this Page account.",
         }
@@ -126,6 +149,30 @@ class FakeGraph(FakeServer):
         )
         body = _error(messages.get(code, f"(#{code}) Rate limited"), code, type_="OAuthException")
         self.script(*[Reply(Response(400, body, headers))] * times)
+
+    def allow_debug(self, token: str, **data: Any) -> None:
+        """Let ``token`` inspect itself through debug_token, which then answers ``data`` (over
+        a valid Page token's defaults) for it."""
+        now = int(time.time())
+        with self._state:
+            self._debuggers.add(token)
+            self.token_data[token] = {
+                "app_id": "1000000000001",
+                "type": "PAGE",
+                "application": "Wadule Bridge",
+                "data_access_expires_at": now + 60 * 86400,
+                "expires_at": 0,
+                "is_valid": True,
+                "issued_at": now - 86400,
+                "scopes": [],
+                "granular_scopes": [],
+                "user_id": "100000000000999",
+                **data,
+            }
+
+    def expire_token(self, token: str) -> None:
+        with self._state:
+            self._expired.add(token)
 
     def lose_publish_answer(self, times: int = 1) -> None:
         """The next ``times`` media_publish calls publish, then answer only after 30 s."""
@@ -183,8 +230,26 @@ class FakeGraph(FakeServer):
                     type_="OAuthException",
                 ),
             )
+        if token in self._expired:
+            return self._answer(
+                400,
+                _error(
+                    "Error validating access token: Session has expired on Friday, 27-Nov-26"
+                    " 08:00:00 PST. The current time is Saturday, 28-Nov-26 03:00:00 PST.",
+                    190,
+                    subcode=463,
+                ),
+            )
         allowed = self.tokens[token]
         params = self._params(request)
+        if request.method == "GET" and parts == ["debug_token"]:
+            return self._debug_token(token, params.get("input_token", ""))
+        if (
+            request.method == "GET"
+            and len(parts) == 1
+            and (parts[0] in self.pages or parts[0] in self.ig_users)
+        ):
+            return self._describe(parts[0], allowed)
         if (
             len(parts) == 2
             and parts[1] in ("feed", "media", "media_publish")
@@ -216,6 +281,47 @@ class FakeGraph(FakeServer):
                 subcode=33,
             ),
         )
+
+    # Tokens and objects
+
+    def _debug_token(self, token: str, input_token: str) -> Response:
+        with self._state:
+            if token not in self._debuggers:
+                return self._answer(
+                    400,
+                    _error(
+                        "(#100) You must provide an app access token, or a user access token"
+                        " that is an owner or developer of the app",
+                        100,
+                    ),
+                )
+            data = self.token_data.get(input_token)
+            expired = input_token in self._expired
+        if data is None or input_token not in self.tokens:
+            data = {
+                "is_valid": False,
+                "scopes": [],
+                "error": {"code": 190, "message": "Invalid OAuth access token."},
+            }
+        elif expired:
+            data = {**data, "is_valid": False, "error": {"code": 190, "subcode": 463}}
+        return self._answer(200, {"data": data})
+
+    def _describe(self, object_id: str, allowed: set[str] | None) -> Response:
+        if allowed is not None and object_id not in allowed:
+            return self._answer(
+                400,
+                _error(
+                    f"Unsupported get request. Object with ID '{object_id}' does not exist,"
+                    " cannot be loaded due to missing permissions, or does not support this"
+                    " operation.",
+                    100,
+                    subcode=33,
+                ),
+            )
+        if object_id in self.pages:
+            return self._answer(200, {"id": object_id, "name": self.pages[object_id]})
+        return self._answer(200, {"id": object_id, "username": self.ig_users[object_id]})
 
     # Pages
 

@@ -1,4 +1,5 @@
-"""A fake Telegram Bot API (``/bot<token>/sendMessage`` and ``getMe``), as strict as the real one.
+"""A fake Telegram Bot API (``sendMessage``, ``getMe``, ``getChat``, ``getChatMember``), as strict
+as the real one.
 
 - a wrong token → 401 ``{"ok": false, "error_code": 401, "description": "Unauthorized"}``;
   an unknown method → 404 ``Not Found``;
@@ -12,6 +13,18 @@
 
 Accepted messages answer ``{"ok": true, "result": {"message_id": N, ...}}`` with ids counting up
 per chat, and are kept per chat (keyed by the chat id as a string).
+
+What the channel check reads (https://core.telegram.org/bots/api):
+
+- ``getMe`` → a User with the getMe-only fields ``can_join_groups``,
+  ``can_read_all_group_messages`` ("True, if privacy mode is disabled for the bot") and
+  ``supports_inline_queries``; ``privacy_mode`` (True by default, as @BotFather sets it) drives it;
+- ``getChat`` → a ChatFullInfo (``id``, ``type`` group|supergroup|channel|private, ``title``),
+  with the same errors as sendMessage for migrated, kicked and unknown chats;
+- ``getChatMember(chat_id, user_id)`` for the bot itself → a ChatMember whose ``status`` is
+  ``member`` (default), ``administrator`` (:meth:`make_admin`, with ``can_post_messages`` in
+  channels) or ``restricted`` (:meth:`restrict`: ``can_send_messages`` false, ``is_member``
+  true). A bot that was kicked cannot ask: 403 like every call in that chat.
 """
 
 from __future__ import annotations
@@ -54,6 +67,11 @@ class FakeTelegram(MessageLog):
         self._kicked: set[str] = set()
         self._floods: list[int] = []
         self._next_id: dict[str, int] = {}
+        #: @BotFather's default: the bot only sees commands and replies to it in groups.
+        self.privacy_mode = True
+        #: Chat id -> its type (default ``supergroup``) and the bot's ChatMember there.
+        self.chat_types: dict[str, str] = {}
+        self._members: dict[str, dict[str, Any]] = {}
 
     # Modes
 
@@ -67,6 +85,23 @@ class FakeTelegram(MessageLog):
     def kick(self, chat_id: str | int) -> None:
         with self._state_lock:
             self._kicked.add(str(chat_id))
+
+    def make_admin(self, chat_id: str | int, **rights: bool) -> None:
+        """The bot becomes an administrator of the chat (rights as ChatMemberAdministrator)."""
+        member = {"status": "administrator", "can_be_edited": False, "is_anonymous": False}
+        member.update({"can_manage_chat": True, "can_delete_messages": True, **rights})
+        with self._state_lock:
+            self._members[str(chat_id)] = member
+
+    def restrict(self, chat_id: str | int) -> None:
+        """The bot stays in the chat but may not send messages (ChatMemberRestricted)."""
+        with self._state_lock:
+            self._members[str(chat_id)] = {
+                "status": "restricted",
+                "is_member": True,
+                "can_send_messages": False,
+                "until_date": 0,
+            }
 
     def flood(self, retry_after: int = 5, times: int = 1) -> None:
         """Answer the next ``times`` sendMessage calls with 429 and this ``retry_after``."""
@@ -93,10 +128,68 @@ class FakeTelegram(MessageLog):
         if params is None:
             return _error(400, "Bad Request: can't parse request body")
         if method == "getme":
-            return Response(200, {"ok": True, "result": _bot(self.token)})
+            me = _bot(self.token) | {
+                "can_join_groups": True,
+                "can_read_all_group_messages": not self.privacy_mode,
+                "supports_inline_queries": False,
+                "can_connect_to_business": False,
+                "has_main_web_app": False,
+            }
+            return Response(200, {"ok": True, "result": me})
         if method == "sendmessage":
             return self._send_message(params)
+        if method == "getchat":
+            return self._get_chat(params)
+        if method == "getchatmember":
+            return self._get_chat_member(params)
         return _error(404, "Not Found")
+
+    def _chat_refusal(self, chat: str) -> Response | None:
+        """The errors every method gives for a chat the bot cannot use (under the lock)."""
+        if chat in self._migrated:
+            return Response(
+                400,
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": int(self._migrated[chat])},
+                },
+            )
+        if chat in self._kicked:
+            kind = self.chat_types.get(chat, "supergroup")
+            return _error(403, f"Forbidden: bot was kicked from the {kind} chat")
+        if self.known_chats is not None and chat not in self.known_chats:
+            return _error(400, "Bad Request: chat not found")
+        return None
+
+    def _get_chat(self, params: dict[str, Any]) -> Response:
+        chat_id = params.get("chat_id")
+        if chat_id in (None, ""):
+            return _error(400, "Bad Request: chat_id is empty")
+        chat = str(chat_id)
+        with self._state_lock:
+            refusal = self._chat_refusal(chat)
+            if refusal is not None:
+                return refusal
+            kind = self.chat_types.get(chat, "supergroup")
+        result = {"id": _as_id(chat), "type": kind, "title": "Grup OPD", "accent_color_id": 0}
+        return Response(200, {"ok": True, "result": result})
+
+    def _get_chat_member(self, params: dict[str, Any]) -> Response:
+        chat_id, user_id = params.get("chat_id"), params.get("user_id")
+        if chat_id in (None, ""):
+            return _error(400, "Bad Request: chat_id is empty")
+        if str(user_id) != str(_bot(self.token)["id"]):
+            return _error(400, "Bad Request: user not found")
+        chat = str(chat_id)
+        with self._state_lock:
+            refusal = self._chat_refusal(chat)
+            if refusal is not None:
+                return refusal
+            member = dict(self._members.get(chat, {"status": "member"}))
+        result = {"user": _bot(self.token), **member}
+        return Response(200, {"ok": True, "result": result})
 
     def _send_message(self, params: dict[str, Any]) -> Response:
         chat_id = params.get("chat_id")

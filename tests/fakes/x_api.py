@@ -47,6 +47,9 @@ source of docs.x.com):
   allowed to create a Tweet with duplicate content.", "type": "about:blank", "title":
   "Forbidden", "status": 403}`` (akrherz/iembot issue 163 logs it verbatim).
 - Success is 201 ``{"data": {"id", "text"}}`` with URLs shortened to ``https://t.co/…``.
+- ``GET /2/users/me`` answers the account the credentials act for, ``{"data": {"id", "name",
+  "username"}}`` (https://docs.x.com/x-api/users/lookup/quickstart/authenticated-lookup;
+  ``accounts`` maps each user to one), with the same 401 for unknown credentials.
 """
 
 from __future__ import annotations
@@ -167,6 +170,10 @@ class FakeX(FakeServer):
         self._calls: dict[str, list[float]] = {}
         self._user_day: dict[str, list[float]] = {}
         self._app_day: list[float] = []
+        #: User -> the account its credentials act for (``GET /2/users/me``).
+        self.accounts: dict[str, dict[str, str]] = {
+            X_USER: {"id": "1500000000000000101", "name": "DPUPR Pacitan", "username": X_USER}
+        }
         self._ids = itertools.count(1_860_000_000_000_000_001)
         self._serial = itertools.count(1)
         self._state = threading.RLock()
@@ -212,12 +219,20 @@ class FakeX(FakeServer):
     def handle(self, request: Request) -> Response:
         if request.path == "/2/oauth2/token" and request.method == "POST":
             return self._token(request)
-        if request.path != "/2/tweets" or request.method != "POST":
+        route = (request.method, request.path)
+        if route not in (("POST", "/2/tweets"), ("GET", "/2/users/me")):
             return self._problem(404, "Not Found", "Sorry, that page does not exist.")
         user = self._authenticate(request)
         if user is None:
             return self._problem(401, "Unauthorized", "Unauthorized")
         now = self.clock()
+        if request.method == "GET":
+            account = self.accounts.get(user) or {
+                "id": "1500000000000000999",
+                "name": "Some account",
+                "username": "some_account",
+            }
+            return Response(200, {"data": dict(account)}, self._rate_headers(user, now))
         with self._state:
             spent = self._count(user, now)
         headers = self._rate_headers(user, now)

@@ -12,7 +12,14 @@ from bridge.channels.base import (
     SendResult,
     ThrottledError,
 )
-from bridge.channels.facebook_page import THROTTLE_WAIT, Adapter, Usage
+from bridge.channels.facebook_page import (
+    POLICY_BLOCK_WAIT,
+    THROTTLE_WAIT,
+    Adapter,
+    GraphError,
+    Usage,
+    classify_graph_error,
+)
 from bridge.settings import Settings
 from tests.fakes.graph import FB_TOKEN, FakeGraph
 
@@ -100,7 +107,7 @@ def test_bad_token_is_permanent(graph, message):
     assert graph.page_posts(PAGE) == []
 
 
-@pytest.mark.parametrize("code", [4, 17, 32, 613, 80001])
+@pytest.mark.parametrize("code", [4, 17, 32, 341, 613, 80001])
 def test_throttling_codes_wait(graph, message, code):
     graph.throttle_next(code)
     with pytest.raises(ThrottledError, match=f"#{code}") as caught:
@@ -126,14 +133,48 @@ def test_server_error_without_error_object_retries(graph, message):
         adapter_for(graph.url).send(message())
 
 
-def test_policy_block_is_permanent(graph, message):
+def test_policy_block_waits_hours_and_posts_nothing(graph, message):
+    # Meta's error guide: 368 "Temporarily blocked for policies violations" - wait and retry.
     graph.fail_next(
         1,
         status=400,
-        body={"error": {"message": "blocked", "code": 368, "error_subcode": 1390008}},
+        body={
+            "error": {
+                "message": "It looks like you were misusing this feature by going too fast.",
+                "type": "OAuthException",
+                "code": 368,
+                "error_subcode": 1390008,
+                "fbtrace_id": "AbCdEfGhIjK",
+            }
+        },
     )
-    with pytest.raises(PermanentError, match="policy"):
-        adapter_for(graph.url).send(message())
+    msg = message()
+    with pytest.raises(ThrottledError, match="temporarily blocked by Meta") as caught:
+        adapter_for(graph.url).send(msg)
+    assert caught.value.retry_after == POLICY_BLOCK_WAIT == 6 * 3600
+    assert "#368/1390008" in caught.value.reason
+    # A refusal: the next attempt posts straight away instead of searching the feed first.
+    assert msg.progress == {"post_requested": False}
+    assert graph.page_posts(PAGE) == []
+
+
+def _graph_error(code: int, status: int = 400) -> GraphError:
+    return GraphError(status, code, None, "blocked", "OAuthException", "", False)
+
+
+def test_policy_block_and_application_limit_are_waits_not_dead_ends():
+    usage = Usage()
+    block = classify_graph_error("instagram", _graph_error(368), usage)
+    limit = classify_graph_error("instagram", _graph_error(341), usage)
+    assert isinstance(block, ThrottledError) and block.retry_after == POLICY_BLOCK_WAIT
+    assert isinstance(limit, ThrottledError) and limit.retry_after == THROTTLE_WAIT
+    # When Meta reports a longer time to regain access, that wins.
+    usage.regain_seconds = 9 * 3600
+    assert classify_graph_error("x", _graph_error(368), usage).retry_after == 9 * 3600
+    assert classify_graph_error("x", _graph_error(341), usage).retry_after == 9 * 3600
+    # Neighbouring codes keep their meaning.
+    assert isinstance(classify_graph_error("x", _graph_error(200, 403), Usage()), PermanentError)
+    assert isinstance(classify_graph_error("x", _graph_error(190), Usage()), PermanentError)
 
 
 def test_duplicate_of_our_own_post_counts_as_posted(graph, message):

@@ -15,6 +15,7 @@ from bridge.channels.base import (
     SendResult,
     ThrottledError,
 )
+from bridge.channels.facebook_page import POLICY_BLOCK_WAIT
 from bridge.channels.instagram import CHECK_AFTER, QUOTA_WAIT, Adapter
 from bridge.public import public_summary, render_card
 from bridge.settings import Settings
@@ -260,6 +261,37 @@ def test_quota_error_from_publish_waits_and_keeps_the_container(graph, message):
         adapter.send(msg)
     assert caught.value.retry_after == QUOTA_WAIT
     assert msg.progress["publish_requested"] is False and msg.progress["container_id"]
+
+
+def test_policy_block_on_publish_waits_and_keeps_the_container(graph, message):
+    graph.processing_polls = 0
+    adapter = adapter_for(graph.url)
+    original_post = adapter.post
+
+    def post(url, **kwargs):
+        if url.endswith("/media_publish"):
+            graph.fail_next(
+                1,
+                status=400,
+                body={
+                    "error": {
+                        "message": "Temporarily blocked for policies violations",
+                        "type": "OAuthException",
+                        "code": 368,
+                        "fbtrace_id": "AbCdEfGhIjK",
+                    }
+                },
+            )
+        return original_post(url, **kwargs)
+
+    adapter.post = post
+    msg = message()
+    with pytest.raises(ThrottledError, match="#368") as caught:
+        adapter.send(msg)
+    assert caught.value.retry_after == POLICY_BLOCK_WAIT
+    # Meta refused the publish: the container is kept and published on the next attempt.
+    assert msg.progress["publish_requested"] is False and msg.progress["container_id"]
+    assert graph.published(IG_USER) == []
 
 
 def test_unfetchable_card_is_retryable(graph, message, host):
