@@ -358,3 +358,22 @@ class BridgeState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSONType)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WahaLid(Base):
+    """What WAHA said a WhatsApp LID (``…@lid``) stands for: a phone number, or nothing yet.
+
+    Group members often appear only by LID; a command from one is matched against the
+    responders' phone numbers through this cache (see :mod:`bridge.senders`).
+    """
+
+    __tablename__ = "waha_lids"
+
+    lid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: E.164 digits, or None when WAHA did not know (asked again after a while).
+    phone: Mapped[str | None] = mapped_column(String(32))
+    resolved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+#: Receipts and replies name a message by the provider's id (migration 0003_inbound).
+Index("ix_deliveries_external_id", Delivery.external_id)

@@ -12,11 +12,31 @@
 
 Accepted messages answer ``{"ok": true, "result": {"message_id": N, ...}}`` with ids counting up
 per chat, and are kept per chat (keyed by the chat id as a string).
+
+Updates (what Telegram POSTs to the bridge's webhook), built by :meth:`FakeTelegram.update`, with
+the behaviour of https://core.telegram.org/bots/api (Bot API 9.x):
+
+- ``update_id`` grows by one per update ("Update": "This identifier becomes especially handy if
+  you're using webhooks, since it allows you to ignore repeated updates");
+- message ids count up per chat, the bot's own messages and people's alike ("Message":
+  "message_id: Unique message identifier inside this chat");
+- an anonymous group administrator's message has ``sender_chat`` = the group itself, and
+  ``from`` is a placeholder bot, ``GroupAnonymousBot`` (id 1087968824, ``is_bot: true``)
+  ("Message": "sender_chat: Sender of the message when sent on behalf of a chat. For example,
+  ... the supergroup itself for messages sent by its anonymous administrators ... For backward
+  compatibility, the field from contains a fake sender user in non-channel chats");
+- a reply carries the quoted message in ``reply_to_message`` ("Message": "reply_to_message:
+  For replies in the same chat and message thread, the original message");
+- the webhook request carries the ``secret_token`` given to setWebhook in
+  ``X-Telegram-Bot-Api-Secret-Token``, and anything but a 2XY answer is sent again ("setWebhook":
+  "In case of an unsuccessful request (a request with response HTTP status code different from
+  2XY), we will repeat the request and give up after a reasonable amount of attempts").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import time
@@ -27,6 +47,13 @@ from tests.fakes.server import MessageLog, Request, Response
 
 MAX_TEXT = 4096
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmno"
+#: The placeholder sender of anonymous admins' messages (see the module docstring).
+ANONYMOUS_ADMIN = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +81,7 @@ class FakeTelegram(MessageLog):
         self._kicked: set[str] = set()
         self._floods: list[int] = []
         self._next_id: dict[str, int] = {}
+        self._update_ids = itertools.count(700_000_001)
 
     # Modes
 
@@ -72,6 +100,48 @@ class FakeTelegram(MessageLog):
         """Answer the next ``times`` sendMessage calls with 429 and this ``retry_after``."""
         with self._state_lock:
             self._floods.extend([retry_after] * times)
+
+    # Updates
+
+    def update(
+        self,
+        chat: str | int,
+        text: str,
+        *,
+        user: int | None = 700_000_101,
+        anonymous_admin: bool = False,
+        reply_to: int | None = None,
+        age: float = 0.0,
+    ) -> dict[str, Any]:
+        """An update with a group message: ``user`` (or an anonymous admin) wrote ``text``.
+
+        ``reply_to`` is the message id of the bot's message it answers; ``age`` backdates it.
+        """
+        key = str(chat)
+        group = {"id": _as_id(key), "title": "Grup OPD", "type": "supergroup"}
+        with self._state_lock:
+            message_id = self._next_id.get(key, 0) + 1
+            self._next_id[key] = message_id
+            quoted = next(
+                (m for m in self._messages if m.chat_id == key and m.message_id == reply_to),
+                None,
+            )
+        message: dict[str, Any] = {"message_id": message_id}
+        if anonymous_admin:
+            message["from"] = dict(ANONYMOUS_ADMIN)
+            message["sender_chat"] = dict(group)
+        else:
+            message["from"] = {"id": user, "is_bot": False, "first_name": "Petugas"}
+        message.update({"chat": group, "date": int(time.time() - age), "text": text})
+        if reply_to is not None:
+            message["reply_to_message"] = {
+                "message_id": reply_to,
+                "from": _bot(self.token),
+                "chat": group,
+                "date": int(time.time() - age) - 60,
+                "text": quoted.text if quoted else "",
+            }
+        return {"update_id": next(self._update_ids), "message": message}
 
     # Helpers
 
