@@ -54,13 +54,15 @@ REFUSAL_EVERY = dt.timedelta(minutes=1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _ID = r"[A-Za-z0-9._-]{1,64}"
-_WORD = r"(?P<word>[A-Za-z]+)(?![A-Za-z0-9])[ \t]*(?P<rest>.*)\Z"
+# The note follows the word after any spaces or punctuation ("terima, segera kami cek").
+_AFTER = r"(?![A-Za-z0-9])[\s.,:;!?\-\u2013]*(?P<rest>.*)\Z"
+_WORD = rf"(?P<word>[A-Za-z]+){_AFTER}"
 # "#id word": the '#' starts the message or follows a space or punctuation (a greeting first).
 _EXPLICIT = re.compile(rf"(?:^|(?<=[\s,.;:!?(\[]))#(?P<id>{_ID})[\s:,]+{_WORD}", re.DOTALL)
 # "id word" without '#': the word must be a command word, the id is checked against complaints.
 _IMPLICIT = re.compile(
     rf"(?:^|(?<=[\s,.;:!?(\[]))(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{{3,63}})[\s:,]+"
-    rf"(?P<word>{'|'.join(COMMAND_WORDS)})(?![A-Za-z0-9])[ \t]*(?P<rest>.*)\Z",
+    rf"(?P<word>{'|'.join(COMMAND_WORDS)}){_AFTER}",
     re.DOTALL | re.IGNORECASE,
 )
 # A reply that starts with the word; emoji or punctuation before it are fine.
