@@ -54,19 +54,19 @@ REFUSAL_EVERY = dt.timedelta(minutes=1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _ID = r"[A-Za-z0-9._-]{1,64}"
-# The note follows the word after any spaces or punctuation ("terima, segera kami cek").
-_AFTER = r"(?![A-Za-z0-9])[\s.,:;!?\-\u2013]*(?P<rest>.*)\Z"
-_WORD = rf"(?P<word>[A-Za-z]+){_AFTER}"
+_END = r"(?![A-Za-z0-9])"
 # "#id word": the '#' starts the message or follows a space or punctuation (a greeting first).
-_EXPLICIT = re.compile(rf"(?:^|(?<=[\s,.;:!?(\[]))#(?P<id>{_ID})[\s:,]+{_WORD}", re.DOTALL)
+_EXPLICIT = re.compile(rf"(?:^|(?<=[\s,.;:!?(\[]))#(?P<id>{_ID})[\s:,]+(?P<word>[A-Za-z]+){_END}")
 # "id word" without '#': the word must be a command word, the id is checked against complaints.
 _IMPLICIT = re.compile(
     rf"(?:^|(?<=[\s,.;:!?(\[]))(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{{3,63}})[\s:,]+"
-    rf"(?P<word>{'|'.join(COMMAND_WORDS)}){_AFTER}",
-    re.DOTALL | re.IGNORECASE,
+    rf"(?P<word>{'|'.join(COMMAND_WORDS)}){_END}",
+    re.IGNORECASE,
 )
 # A reply that starts with the word; emoji or punctuation before it are fine.
-_REPLY = re.compile(rf"^[\W_]*{_WORD}", re.DOTALL)
+_REPLY = re.compile(rf"^[\W_]*(?P<word>[A-Za-z]+){_END}")
+# The note follows the word after any spaces or punctuation ("terima, segera kami cek").
+_NOTE_START = re.compile(r"^[\s.,:;!?\-\u2013]*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,19 +115,25 @@ def parse(text: str) -> Command | None:
     text = text or ""
     match = _EXPLICIT.search(text)
     if match:
-        return Command(match["id"], match["word"].lower(), match["rest"].strip())
+        return _command(text, match, match["id"], explicit=True)
     for match in _IMPLICIT.finditer(text):
         if any(c.isdigit() for c in match["id"]):
-            return Command(match["id"], match["word"].lower(), match["rest"].strip(), False)
+            return _command(text, match, match["id"], explicit=False)
     return None
 
 
 def parse_reply(text: str) -> Command | None:
     """The command of a reply to the bridge's message: its first word, when it is one."""
-    match = _REPLY.match(text or "")
+    text = text or ""
+    match = _REPLY.match(text)
     if match is None or match["word"].lower() not in COMMAND_WORDS:
         return None
-    return Command(None, match["word"].lower(), match["rest"].strip(), False)
+    return _command(text, match, None, explicit=False)
+
+
+def _command(text: str, match: re.Match, wadule_id: str | None, *, explicit: bool) -> Command:
+    rest = _NOTE_START.sub("", text[match.end() :], count=1).strip()
+    return Command(wadule_id, match["word"].lower(), rest, explicit)
 
 
 def find_complaint(db: Session, typed: str) -> Complaint | None:

@@ -69,6 +69,10 @@ def last_note(bridge) -> str | None:
             "Baik, wdl-2026-000123 Tolak bukan wewenang",
             ("wdl-2026-000123", "tolak", "bukan wewenang", False),
         ),
+        (
+            "siap terima kasih, WDL-2026-000123 selesai",
+            ("WDL-2026-000123", "selesai", "", False),
+        ),
         ("Siap, terima kasih", None),
         ("terima kasih pak", None),
         ("jam 10 selesai", None),
