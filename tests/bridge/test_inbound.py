@@ -553,3 +553,54 @@ def test_fuzzed_shapes_around_a_real_message_never_5xx(bridge):
             target = event["payload"] if field in event["payload"] else event
             target[field] = value
             assert bridge.post_waha(event).status_code < 500, (field, value)
+
+
+def test_fuzzed_shapes_around_a_real_update_never_5xx(bridge):
+    odd_values = [None, True, 0, -1, 1.5, "", "x", [], {}, {"id": "1"}, ["a"]]
+    base = bridge.telegram.update(TG_DPUPR, "#WDL-I1 terima", anonymous_admin=True, reply_to=1)
+    for field in [*base["message"], "update_id"]:
+        for value in odd_values:
+            update_ = json.loads(json.dumps(base))
+            target = update_["message"] if field in update_["message"] else update_
+            target[field] = value
+            assert bridge.post_telegram(update_).status_code < 500, (field, value)
+    for field in ("id", "type"):
+        for value in odd_values:
+            update_ = json.loads(json.dumps(base))
+            update_["message"]["chat"][field] = value
+            update_["message"]["sender_chat"][field] = value
+            assert bridge.post_telegram(update_).status_code < 500, (field, value)
+
+
+def test_commands_on_the_embedded_sqlite_database(sqlite_env, fake_waha, telegram):
+    # SQLite is the default database: the insert-or-nothing of the message memory and the
+    # refusal limit, and the LID cache, work there too.
+    from bridge import create_app
+    from bridge.db import engine_of
+    from bridge.settings import Settings
+    from tests.bridge.groups import DIRECTORY, Bridge
+    from tests.support import use_directory
+
+    env = {
+        **sqlite_env,
+        **fake_waha.bridge_settings(),
+        "BRIDGE_WAHA_WEBHOOK_HMAC_KEY": HMAC_KEY,
+        "BRIDGE_SECRET_KEY": "x",
+    }
+    app = create_app(settings=Settings.from_env(env))
+    try:
+        use_directory(app, DIRECTORY)
+        bridge = Bridge(app, fake_waha, telegram)
+        bridge.file("WDL-SQLITE-1")
+        message = fake_waha.message(DPUPR, "#wdl-sqlite-1 terima", RESPONDER)
+        assert bridge.post_waha(message).get_json()["status"] == "handled"
+        assert bridge.post_waha(message).get_json()["reason"] == "repeated message"
+        for _ in range(2):
+            bridge.say(DPUPR, "#WDL-SQLITE-1 tolak", STRANGER)
+        fake_waha.lids["555000111222333@lid"] = "6281200000101@c.us"
+        bridge.say(DPUPR, "#WDL-SQLITE-1 proses", Member(lid="555000111222333"))
+        assert bridge.status("WDL-SQLITE-1") == "in_progress"
+        texts = [text for _, text in bridge.replies() if "WDL-SQLITE-1" in text]
+        assert [t[:1] for t in texts] == ["✅", "❌", "✅"]
+    finally:
+        engine_of(app).dispose()
