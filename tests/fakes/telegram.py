@@ -1,5 +1,11 @@
 """A fake Telegram Bot API (``/bot<token>/sendMessage`` and ``getMe``), as strict as the real one.
 
+Answers have the Bot API's shape, ``{"ok", "result"}`` or ``{"ok": false, "error_code",
+"description", "parameters"}`` with ``retry_after``/``migrate_to_chat_id`` in ResponseParameters
+(https://core.telegram.org/bots/api#making-requests, #responseparameters); text limits are
+sendMessage's (1-4096 characters after entities parsing, counted in UTF-16 units as entity
+offsets are, #sendmessage and #messageentity).
+
 - a wrong token → 401 ``{"ok": false, "error_code": 401, "description": "Unauthorized"}``;
   an unknown method → 404 ``Not Found``;
 - parameters come as JSON or a form; a missing ``chat_id``/``text``, a text over 4096 UTF-16
