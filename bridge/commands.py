@@ -1,35 +1,45 @@
 """Group commands (contract section 7): OPD admins answer from their WhatsApp or Telegram group.
 
-``#<wadule_id> terima|proses|selesai|tolak|bukan [catatan]``, and from the triage group
-``#<wadule_id> alihkan <slug> [catatan]``. A command counts only from the group of the OPD the
-complaint is assigned to (or triage) and, where that OPD lists responders, only from them. The
-bridge answers in the group, in Indonesian, through the delivery engine.
+A command is one of
+
+- ``#<wadule_id> <word> [catatan]`` anywhere in a message (``Siap, #WDL-2026-000123 terima``);
+- the same without the ``#``, but only when the id is an existing complaint's: ordinary chatter
+  (``jam 10 selesai``) must never change anything;
+- a reply to the bridge's message about a complaint that starts with the word
+  (``selesai Sudah ditambal``): the quoted message is the delivery that carried the complaint.
+
+Ids and words are case-insensitive. ``terima``, ``proses``, ``selesai``, ``tolak`` set the status,
+``bukan`` sends the complaint back to triage, ``alihkan <slug>`` (triage group only) re-routes it.
+A command counts only from the group of the OPD the complaint is assigned to (or triage) and,
+where that OPD lists responders, only from them. The bridge answers in the group, one answer per
+command in the order of the commands (outbox rows in id order); a non-responder gets at most one
+refusal a minute per group.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bridge import queue
 from bridge.channels import lane_of
-from bridge.complaints import load_complaint
-from bridge.models import Channel, Complaint, Delivery, Opd, utcnow
+from bridge.models import BridgeState, Channel, Complaint, Delivery, InboundEvent, Opd, utcnow
+from bridge.senders import LidResolver, Sender, is_responder
 from bridge.statuses import ComplaintStatus, DeliveryPurpose, DeliveryStatus
 from bridge.workflow import Actor, IllegalTransition, change_status, reroute
 
-COMMAND = re.compile(
-    r"^\s*#(?P<id>[A-Za-z0-9._-]{1,64})\s+(?P<word>[A-Za-z]+)\b[ \t]*(?P<rest>.*)\Z", re.DOTALL
-)
 WORDS = {
     "terima": ComplaintStatus.ACKNOWLEDGED,
     "proses": ComplaintStatus.IN_PROGRESS,
     "selesai": ComplaintStatus.RESOLVED,
     "tolak": ComplaintStatus.REJECTED,
 }
+COMMAND_WORDS = (*WORDS, "bukan", "alihkan")
 STATUS_ID = {
     "received": "diterima bridge",
     "forwarded": "diteruskan",
@@ -41,13 +51,35 @@ STATUS_ID = {
     "reopened": "dibuka kembali",
 }
 MAX_NOTE = 1000
+#: Non-responders' commands get at most one refusal per group in this time.
+REFUSAL_EVERY = dt.timedelta(minutes=1)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+_ID = r"[A-Za-z0-9._-]{1,64}"
+_END = r"(?![A-Za-z0-9])"
+# "#id word": the '#' starts the message or follows a space or punctuation (a greeting first).
+_EXPLICIT = re.compile(rf"(?:^|(?<=[\s,.;:!?(\[]))#(?P<id>{_ID})[\s:,]+(?P<word>[A-Za-z]+){_END}")
+# "id word" without '#': the word must be a command word, the id is checked against complaints.
+_IMPLICIT = re.compile(
+    rf"(?:^|(?<=[\s,.;:!?(\[]))(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{{3,63}})[\s:,]+"
+    rf"(?P<word>{'|'.join(COMMAND_WORDS)}){_END}",
+    re.IGNORECASE,
+)
+# A reply that starts with the word; emoji or punctuation before it are fine.
+_REPLY = re.compile(rf"^[\W_]*(?P<word>[A-Za-z]+){_END}")
+# The note follows the word after any spaces or punctuation ("terima, segera kami cek").
+_NOTE_START = re.compile(r"^[\s.,:;!?\-\u2013]*")
 
 
 @dataclasses.dataclass(frozen=True)
 class Command:
-    wadule_id: str
+    """What a message asks: ``wadule_id`` as typed (None for a reply), the word, the note."""
+
+    wadule_id: str | None
     word: str
     rest: str
+    #: Written with ``#``: the sender clearly meant a command, so even an unknown id is answered.
+    explicit: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,30 +87,116 @@ class Inbound:
     """One group message, whatever the provider."""
 
     source: str  # "waha" or "telegram"
-    event_id: str
     kind: str  # the channel kind of the group: whatsapp_group or telegram
     group: str  # the group id as the directory names it
-    sender: str  # digits: a phone number (WhatsApp) or a user id (Telegram)
+    sender: Sender
     text: str
+    #: The provider's id of this message: it is acted on once, however often it arrives.
+    message_key: str
+    #: ``Delivery.external_id`` values the quoted message may have, when this is a reply.
+    quoted: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What :func:`handle` did: outbox rows to ring, whether events were recorded, and for the
+    webhook's answer a status (``handled``/``ignored``) and reason."""
+
+    outbox: tuple[int, ...] = ()
+    changed: bool = False
+    status: str = "ignored"
+    reason: str | None = None
 
 
 def parse(text: str) -> Command | None:
-    """The command in a message, or None when the message is not one."""
-    match = COMMAND.match(text or "")
-    if match is None:
+    """The ``#id word`` or ``id word`` command in a message, or None.
+
+    Without ``#`` the id must hold a digit, so that "siap terima kasih" is not read as one;
+    :func:`handle` then also requires the id to be an existing complaint's.
+    """
+    text = text or ""
+    match = _EXPLICIT.search(text)
+    if match:
+        return _command(text, match, match["id"], explicit=True)
+    for match in _IMPLICIT.finditer(text):
+        if any(c.isdigit() for c in match["id"]):
+            return _command(text, match, match["id"], explicit=False)
+    return None
+
+
+def parse_reply(text: str) -> Command | None:
+    """The command of a reply to the bridge's message: its first word, when it is one."""
+    text = text or ""
+    match = _REPLY.match(text)
+    if match is None or match["word"].lower() not in COMMAND_WORDS:
         return None
-    return Command(match["id"], match["word"].lower(), match["rest"].strip())
+    return _command(text, match, None, explicit=False)
 
 
-def handle(db: Session, message: Inbound) -> tuple[list[int], bool]:
+def _command(text: str, match: re.Match, wadule_id: str | None, *, explicit: bool) -> Command:
+    rest = _NOTE_START.sub("", text[match.end() :], count=1).strip()
+    return Command(wadule_id, match["word"].lower(), rest, explicit)
+
+
+def find_complaint(db: Session, typed: str) -> Complaint | None:
+    """The complaint whose id is ``typed`` in any case (``wdl-2026-000123``).
+
+    Ids are stored as Wadule gave them. The unique index answers the id as typed, upper-cased
+    and lower-cased; only an id in some other mix of cases falls back to comparing
+    ``lower()`` on both sides, a scan that an unknown id (a typo) also costs.
+    """
+    for candidate in dict.fromkeys([typed, typed.rstrip("._-")]):
+        if not candidate:
+            continue
+        found = db.scalars(
+            select(Complaint)
+            .where(Complaint.wadule_id.in_({candidate, candidate.upper(), candidate.lower()}))
+            .order_by(Complaint.id)
+        ).all()
+        exact = [c for c in found if c.wadule_id == candidate]
+        if exact or found:
+            return (exact or found)[0]
+        found = db.scalar(
+            select(Complaint)
+            .where(func.lower(Complaint.wadule_id) == candidate.lower())
+            .order_by(Complaint.id)
+            .limit(1)
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def quoted_complaint(db: Session, message: Inbound) -> Complaint | None:
+    """The complaint of the bridge's message that ``message`` replies to, if it is one."""
+    if not message.quoted:
+        return None
+    return db.scalar(
+        select(Complaint)
+        .join(Delivery, Delivery.complaint_id == Complaint.id)
+        .where(
+            Delivery.kind == message.kind,
+            Delivery.target == message.group,
+            Delivery.external_id.in_(message.quoted),
+            Delivery.purpose.in_(
+                [DeliveryPurpose.FORWARD, DeliveryPurpose.REOPEN, DeliveryPurpose.REROUTE]
+            ),
+        )
+        .order_by(Delivery.id.desc())
+        .limit(1)
+    )
+
+
+def handle(db: Session, message: Inbound, *, resolver: LidResolver | None = None) -> Outcome:
     """Apply a group command and queue the bridge's answer in the same group.
 
-    Returns the new outbox rows to ring and whether an event was recorded. The caller commits.
+    The caller commits, then rings the outbox rows and (when ``changed``) the event pusher.
     """
     command = parse(message.text)
-    if command is None:
-        return [], False
-    groups = db.scalars(
+    reply = parse_reply(message.text) if message.quoted else None
+    if command is None and reply is None:
+        return Outcome(reason="not a command")
+    channels = db.scalars(
         select(Channel)
         .join(Opd)
         .where(
@@ -87,48 +205,74 @@ def handle(db: Session, message: Inbound) -> tuple[list[int], bool]:
             Channel.active.is_(True),
             Opd.active.is_(True),
         )
+        .order_by(Opd.position, Channel.id)
     ).all()
-    if not groups:
-        return [], False  # a group the directory does not know: not ours to answer
-    channel = groups[0]
-    group_opd = channel.opd
-    answer, changed, outbox = _apply(db, command, message, group_opd)
-    reply = Delivery(
-        dedupe_key=f"reply:{message.source}:{message.event_id}"[:200],
+    if not channels:
+        return Outcome(reason="a group the directory does not know")
+    complaint = find_complaint(db, command.wadule_id) if command else None
+    if command is not None and not command.explicit and complaint is None:
+        command = None  # "<something> selesai" where something is no complaint: chatter
+    if command is None:
+        complaint = quoted_complaint(db, message) if reply else None
+        if complaint is None:
+            return Outcome(reason="not a command")
+        command = reply
+    channel = _answering_channel(channels, complaint)
+    opd = channel.opd
+    allowed = not opd.responders or is_responder(opd.responders, message.sender, resolver)
+    if not _first_time(db, message.source, message.message_key):
+        return Outcome(reason="repeated message")
+    tag = f"#{complaint.wadule_id}" if complaint else f"#{command.wadule_id}"
+    if not allowed:
+        if not _may_refuse(db, channel):
+            return Outcome(reason="refused a moment ago in this group")
+        answer = (
+            f"❌ {tag}: perintah ditolak. Pengirim tidak terdaftar sebagai petugas penjawab "
+            f"{opd.name}.",
+            False,
+            [],
+        )
+    elif complaint is None:
+        answer = (f"❌ {tag}: aduan tidak ditemukan. Periksa nomor aduannya.", False, [])
+    else:
+        answer = _apply(db, command, complaint, channels, tag)
+    text, changed, outbox = answer
+    row = Delivery(
+        dedupe_key=f"reply:{message.source}:{message.message_key}"[:200],
         purpose=DeliveryPurpose.REPLY,
         complaint_id=None,
         channel=channel,
         kind=channel.kind,
         lane=lane_of(channel.kind),
         target=channel.target,
-        text=answer,
+        text=text,
         status=DeliveryStatus.PENDING,
         next_attempt_at=utcnow(),
         published_at=utcnow(),
     )
-    db.add(reply)
+    db.add(row)
     db.flush()
-    queue.ring(db, [(reply.id, reply.lane)])
-    return [reply.id, *outbox], changed
+    queue.ring(db, [(row.id, row.lane)])
+    return Outcome((row.id, *outbox), changed, "handled")
 
 
-def _apply(db: Session, command: Command, message: Inbound, group_opd: Opd):
-    tag = f"#{command.wadule_id}"
-    complaint = load_complaint(db, command.wadule_id)
-    if complaint is None:
-        return f"❌ {tag}: aduan tidak ditemukan. Periksa nomor aduannya.", False, []
+def _answering_channel(channels: list[Channel], complaint: Complaint | None) -> Channel:
+    """The group's entry that decides: the complaint's OPD's, else triage's, else the first.
+    (One group may serve several OPDs.)"""
+    if complaint is not None:
+        for channel in channels:
+            if channel.opd_id == complaint.opd_id:
+                return channel
+    return next((c for c in channels if c.opd.is_triage), channels[0])
+
+
+def _apply(db: Session, command: Command, complaint: Complaint, channels, tag: str):
+    group_opd = _answering_channel(channels, complaint).opd
     triage = group_opd.is_triage
     if complaint.opd_id != group_opd.id and not triage:
         return (
             f"❌ {tag}: perintah ditolak. Aduan ini ditangani {complaint.opd.name}; "
             "hanya grup OPD tersebut (atau grup triase) yang bisa mengubah statusnya.",
-            False,
-            [],
-        )
-    if group_opd.responders and _digits(message.sender) not in group_opd.responders:
-        return (
-            f"❌ {tag}: perintah ditolak. Pengirim tidak terdaftar sebagai petugas penjawab "
-            f"{group_opd.name}.",
             False,
             [],
         )
@@ -163,7 +307,20 @@ def _apply(db: Session, command: Command, message: Inbound, group_opd: Opd):
         slug, _, rest = command.rest.partition(" ")
         target = db.scalar(select(Opd).where(Opd.slug == slug.lower(), Opd.active.is_(True)))
         if target is None:
-            return f'❌ {tag}: OPD "{slug[:64]}" tidak dikenal.', False, []
+            choices = ", ".join(
+                db.scalars(
+                    select(Opd.slug)
+                    .where(Opd.active.is_(True), Opd.is_triage.is_(False))
+                    .order_by(Opd.position, Opd.slug)
+                )
+            )
+            asked = f'OPD "{slug[:64]}" tidak dikenal' if slug else "OPD tujuan belum ditulis"
+            return (
+                f"❌ {tag}: {asked}. Tulis: #{complaint.wadule_id} alihkan <kode OPD> "
+                f"[catatan]. Kode yang ada: {choices}.",
+                False,
+                [],
+            )
         if target.id == complaint.opd_id:
             return f"❌ {tag}: aduan sudah ditangani {target.name}.", False, []
         reroute(db, complaint, target, note=rest.strip()[:MAX_NOTE] or None, actor=actor)
@@ -189,5 +346,40 @@ def _new_rows(db: Session, complaint: Complaint) -> list[int]:
     )
 
 
-def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value.split("@", 1)[0])
+def _insert(db: Session):
+    dialect = db.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _first_time(db: Session, source: str, key: str) -> bool:
+    """Remember a message; False when it was handled before.
+
+    On PostgreSQL a concurrent copy (``message`` and ``message.any`` at once) waits for the
+    first one's transaction and then inserts nothing.
+    """
+    table = InboundEvent.__table__
+    inserted = db.execute(
+        _insert(db)(table)
+        .values(source=source, event_id=key[:200], received_at=utcnow())
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    ).first()
+    return inserted is not None
+
+
+def _may_refuse(db: Session, channel: Channel) -> bool:
+    """True at most once per :data:`REFUSAL_EVERY` per group (the time is taken here)."""
+    key = f"refusal:{channel.id}"
+    now = utcnow()
+    db.execute(
+        _insert(db)(BridgeState.__table__)
+        .values(key=key, value={}, updated_at=_EPOCH)
+        .on_conflict_do_nothing()
+    )
+    taken = db.execute(
+        update(BridgeState)
+        .where(BridgeState.key == key, BridgeState.updated_at <= now - REFUSAL_EVERY)
+        .values(value={"refused_at": now.isoformat()}, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return taken == 1

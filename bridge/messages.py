@@ -3,7 +3,7 @@
 :func:`private_text` is the message for WhatsApp groups and Telegram (WhatsApp's ``*bold*``
 markup; the Telegram adapter turns it into entities). :func:`private_payload` is the JSON body
 for webhooks. Both follow the contract: the ``wadule_id`` verbatim, the Wadule link, the reporter's
-name and contact only when the complaint is not anonymous, and the reply help as the last line.
+name and contact only when the complaint is not anonymous, and the reply help as the last lines.
 
 Lengths are counted in UTF-16 code units (Telegram's unit), never fewer than the characters.
 """
@@ -31,14 +31,34 @@ def complaint_link(settings, wadule_id: str) -> str:
 def reopen_header(note: str | None) -> str:
     """The lines above a reopened complaint: it came back, and Wadule's reason."""
     lines = ["🔁 *Aduan dibuka kembali oleh Wadule*"]
-    if note:
-        lines.append(f"*Catatan Wadule:* {note.strip()}")
+    if note and note.strip():
+        lines.append(f"*Alasan:* {_clean(note)}")
     return "\n".join(lines) + "\n\n"
 
 
+def reroute_header(from_office_name: str, note: str | None) -> str:
+    """The lines above a re-routed complaint: which office passed it on, and its note."""
+    lines = [f"↪️ *Aduan dialihkan dari {_clean(from_office_name)}*"]
+    if note and note.strip():
+        lines.append(f"*Catatan:* {_clean(note)}")
+    return "\n".join(lines) + "\n\n"
+
+
+#: What the worked example of the reply help asks for (an ordinary "in progress" answer).
+EXAMPLE_NOTE = "Tim survei ke lokasi Senin"
+
+
 def reply_help(wadule_id: str) -> str:
-    """The last line of every private message: how to answer from the group."""
-    return f"Balas: #{wadule_id} terima|proses|selesai|tolak|bukan [catatan]"
+    """The last lines of every private message: how to answer from the group.
+
+    The command, a worked example with this complaint's own id (so it can be copied), and
+    that a reply to the message with just the word works too.
+    """
+    return (
+        f"Balas: #{wadule_id} terima|proses|selesai|tolak|bukan [catatan]\n"
+        f"Contoh: #{wadule_id} proses {EXAMPLE_NOTE}\n"
+        "Atau balas pesan ini dengan katanya saja, mis.: selesai Sudah ditambal"
+    )
 
 
 def text_length(text: str) -> int:
@@ -277,7 +297,9 @@ __all__ = [
     "place",
     "private_payload",
     "private_text",
+    "reopen_header",
     "reply_help",
+    "reroute_header",
     "text_length",
     "trim_words",
 ]

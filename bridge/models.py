@@ -220,6 +220,8 @@ class Delivery(Base):
             postgresql_where=text("status IN ('pending', 'retrying', 'sending')"),
             sqlite_where=text("status IN ('pending', 'retrying', 'sending')"),
         ),
+        # Receipts and replies in groups name a message by the provider's id (migration 0007).
+        Index("ix_deliveries_external_id", "external_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -438,3 +440,18 @@ class ChannelCheck(Base):
 
     def __repr__(self) -> str:
         return f"ChannelCheck({self.channel_id}, {self.verdict!r})"
+
+
+class WahaLid(Base):
+    """What WAHA said a WhatsApp LID (``…@lid``) stands for: a phone number, or nothing yet.
+
+    Group members often appear only by LID; a command from one is matched against the
+    responders' phone numbers through this cache (see :mod:`bridge.senders`).
+    """
+
+    __tablename__ = "waha_lids"
+
+    lid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: E.164 digits, or None when WAHA did not know (asked again after a while).
+    phone: Mapped[str | None] = mapped_column(String(32))
+    resolved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -34,6 +34,8 @@ class DeliveryPurpose(enum.StrEnum):
     FORWARD = "forward"
     #: A complaint Wadule reopened, with Wadule's note.
     REOPEN = "reopen"
+    #: A complaint re-routed to this office (``bukan``, ``alihkan``, assign), with the note.
+    REROUTE = "reroute"
     #: The bridge answering a group command (its text rendered already).
     REPLY = "reply"
 

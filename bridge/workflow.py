@@ -196,7 +196,7 @@ def reroute(
         )
     )
     db.refresh(to_opd)
-    _add_round(db, complaint, to_opd.channels, at=at)
+    _add_round(db, complaint, to_opd.channels, at=at, purpose=DeliveryPurpose.REROUTE, note=note)
     events.record(
         db,
         [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from schemas.complaints import CHANNEL_KINDS, SLUG
@@ -14,6 +15,65 @@ X_AUTH_MODES = ("oauth1", "oauth2")
 #: never expire. A directory written for the old bearer user token (an OAuth 2.0 access token,
 #: dead after two hours) has no ``secret_env`` and is refused with a message saying so.
 DEFAULT_X_AUTH = "oauth1"
+
+
+#: Responders' phone numbers without a country code are Indonesian (``0812…``).
+PHONE_REGION = "ID"
+TELEGRAM_ADMINS = "tg:admins"
+_LID = re.compile(r"^(\d{5,25})(?::\d{1,3})?@lid\Z")
+_PHONE_JID = re.compile(r"^(\d{5,20})(?::\d{1,3})?@(?:c\.us|s\.whatsapp\.net)\Z")
+_TELEGRAM_USER = re.compile(r"^tg:(\d{1,20})\Z")
+
+
+def normalize_responder(entry: str | int) -> str:
+    """One ``responders`` entry in the form senders are compared in; ValueError names the entry.
+
+    - a phone number in any usual spelling (``0812-3456-7890``, ``+62 812 3456 7890``,
+      ``6281234567890``, also ``…@c.us``) becomes its E.164 digits: ``6281234567890``;
+    - a WhatsApp LID becomes ``<digits>@lid`` (a ``:device`` suffix is dropped);
+    - ``tg:<user id>`` stays, ``tg:admins`` (the group's anonymous admins) stays.
+    """
+    if isinstance(entry, bool) or not isinstance(entry, str | int):
+        raise ValueError(f"{entry!r} is not text")
+    text = str(entry).strip()[:80]
+    lowered = text.lower()
+    if lowered == TELEGRAM_ADMINS:
+        return TELEGRAM_ADMINS
+    if lowered.startswith("tg:"):
+        match = _TELEGRAM_USER.match(lowered)
+        if match is None:
+            raise ValueError(f'"{text}": a Telegram responder is tg:<numeric user id> or tg:admins')
+        return f"tg:{int(match[1])}"
+    if lowered.endswith("@lid"):
+        match = _LID.match(lowered)
+        if match is None:
+            raise ValueError(f'"{text}": a WhatsApp LID is digits followed by @lid')
+        return f"{match[1]}@lid"
+    match = _PHONE_JID.match(lowered)
+    try:
+        number = phonenumbers.parse("+" + match[1] if match else text, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(
+            f'"{text}" is not a phone number (e.g. 0812-3456-7890 or +62 812 3456 7890), '
+            "a WhatsApp LID (…@lid), tg:<user id> or tg:admins"
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+class Responder(fields.String):
+    """A ``responders`` entry, loaded in its normal form (see :func:`normalize_responder`)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # YAML reads an unquoted 6281234567890 as a number; it is still a phone number.
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return normalize_responder(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class ChannelEntrySchema(Schema):
@@ -105,10 +165,8 @@ class OpdEntrySchema(Schema):
     categories = fields.List(
         fields.String(validate=validate.Length(min=1, max=100)), load_default=list
     )
-    responders = fields.List(
-        fields.String(validate=validate.Regexp(r"^\d{6,20}\Z", error="Digits only, e.g. 628...")),
-        load_default=list,
-    )
+    #: Who may change a complaint's status from the OPD's groups; empty: anyone in the group.
+    responders = fields.List(Responder(), load_default=list)
     channels = fields.List(fields.Nested(ChannelEntrySchema), load_default=list)
     sla = fields.Nested(SlaSchema, load_default=lambda: SlaSchema().load({}))
 

@@ -39,9 +39,18 @@ log = logging.getLogger(__name__)
 
 NOT_CONFIGURED = "provider not configured"
 
-#: WAHA session states in which nothing can be sent until an operator acts (scan the QR code,
-#: restart the session). Worth retrying, but not soon.
-WAHA_SESSION_NOT_READY = ("STARTING", "SCAN_QR_CODE", "FAILED", "STOPPED")
+#: WAHA session states in which nothing can be sent until the session is up or an operator acts
+#: (scan the QR code, confirm a passkey, restart the session). Worth retrying, but not soon.
+#: The passkey states (WAHA 2026.7.1, GOWS) are steps of pairing, not failures: waha-docs
+#: content/docs/how-to/sessions/index.md "PASSKEY_REQUIRED", "PASSKEY_CONFIRMATION_REQUIRED".
+WAHA_SESSION_NOT_READY = (
+    "STARTING",
+    "SCAN_QR_CODE",
+    "PASSKEY_REQUIRED",
+    "PASSKEY_CONFIRMATION_REQUIRED",
+    "FAILED",
+    "STOPPED",
+)
 SESSION_WAIT = 60.0
 #: A disconnected Fonnte device needs its phone back online or a QR scan.
 DEVICE_WAIT = 300.0
@@ -474,7 +483,9 @@ def _waha_session_state(body: Any) -> str | None:
     # Older versions only say it in words.
     text = " ".join(str(body.get(k, "")) for k in ("error", "message")).upper()
     if "SESSION STATUS IS NOT AS EXPECTED" in text:
-        return next((s for s in WAHA_SESSION_NOT_READY if s in text), "STARTING")
+        # Longest first: no state's name may be mistaken for a part of another's.
+        named = sorted(WAHA_SESSION_NOT_READY, key=len, reverse=True)
+        return next((s for s in named if s in text), "STARTING")
     return None
 
 

@@ -4,12 +4,12 @@ complaint as it is now (its current office after a re-route)."""
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bridge import db as database
-from bridge import messages, public
+from bridge import events, messages, public
 from bridge.channels import OutgoingMessage, PermanentError, is_public
-from bridge.models import Channel, Delivery
+from bridge.models import Channel, Delivery, Event, Opd
 from bridge.outbox import resources
 from bridge.statuses import DeliveryPurpose
 
@@ -57,7 +57,12 @@ def _private(delivery: Delivery, settings, limit: int):
     complaint = delivery.complaint
     link = messages.complaint_link(settings, complaint.wadule_id)
     reopen = delivery.purpose == DeliveryPurpose.REOPEN
-    header = messages.reopen_header(delivery.note) if reopen else ""
+    if reopen:
+        header = messages.reopen_header(delivery.note)
+    elif delivery.purpose == DeliveryPurpose.REROUTE:
+        header = messages.reroute_header(_rerouted_from(delivery), delivery.note)
+    else:
+        header = ""
     text = header + messages.private_text(
         complaint,
         opd_name=complaint.opd.name,
@@ -70,6 +75,22 @@ def _private(delivery: Delivery, settings, limit: int):
     if reopen:
         payload = {**payload, "type": "complaint.reopened", "note": delivery.note}
     return complaint.wadule_id, text, payload
+
+
+def _rerouted_from(delivery: Delivery) -> str:
+    """The name of the office that passed the complaint on to this row's office: from the
+    re-route event that started the row's round."""
+    db = database.session()
+    complaint = delivery.complaint
+    for data in db.scalars(
+        select(Event.data)
+        .where(Event.complaint_id == complaint.id, Event.type == events.REROUTED)
+        .order_by(Event.seq.desc())
+    ):
+        if data.get("to_opd") == complaint.opd.slug:
+            slug = data.get("from_opd")
+            return db.scalar(select(Opd.name).where(Opd.slug == slug)) or str(slug)
+    return "OPD lain"
 
 
 def _public(delivery: Delivery, settings, adapter, limit: int):

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import select, update
 
-from bridge import outbox
+from bridge import messages, outbox
 from bridge.db import new_session
 from bridge.models import Complaint, Delivery, Event, SandboxMessage, utcnow
 from tests.fakes.server import Delay
@@ -303,7 +303,8 @@ def test_sandbox_sends_land_in_the_inbox(make_app, keys):
         GROUP,
         delivery_id,
     )
-    assert "Sutrisno" in message.text and message.text.endswith("[catatan]")
+    assert "Sutrisno" in message.text
+    assert message.text.endswith(messages.reply_help("WDL-E1"))
     assert row(app, delivery_id).external_id == f"sandbox-{delivery_id}"
 
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.messages import (
+    EXAMPLE_NOTE,
     complaint_link,
     format_wib,
     iso_utc,
@@ -18,7 +19,9 @@ from bridge.messages import (
     place,
     private_payload,
     private_text,
+    reopen_header,
     reply_help,
+    reroute_header,
     text_length,
     trim_words,
 )
@@ -26,7 +29,11 @@ from bridge.models import Complaint
 from bridge.settings import Settings
 
 LINK = "https://wadul.pacitankab.go.id/aduan/WDL-2026-000101"
-HELP = "Balas: #WDL-2026-000101 terima|proses|selesai|tolak|bukan [catatan]"
+HELP = (
+    "Balas: #WDL-2026-000101 terima|proses|selesai|tolak|bukan [catatan]\n"
+    "Contoh: #WDL-2026-000101 proses Tim survei ke lokasi Senin\n"
+    "Atau balas pesan ini dengan katanya saja, mis.: selesai Sudah ditambal"
+)
 OPD = "Dinas Pekerjaan Umum dan Penataan Ruang"
 
 
@@ -103,7 +110,50 @@ def test_full_text():
 
 def test_ends_with_reply_help_exactly():
     text = render()
-    assert text.splitlines()[-1] == HELP == reply_help("WDL-2026-000101")
+    assert text.endswith(HELP)
+    assert reply_help("WDL-2026-000101") == HELP
+    # The contract's command line, then a worked example, then replying with the word.
+    command, example, reply = text.splitlines()[-3:]
+    assert command == "Balas: #WDL-2026-000101 terima|proses|selesai|tolak|bukan [catatan]"
+    assert example.startswith("Contoh: #WDL-2026-000101 proses ")
+    assert reply.startswith("Atau balas pesan ini")
+
+
+def test_reply_help_example_is_a_command_the_bridge_understands():
+    from bridge.commands import parse, parse_reply
+
+    help_ = reply_help("wdl_2026.000-7")
+    example = help_.splitlines()[1].removeprefix("Contoh: ")
+    assert parse(example) == parse(f"#wdl_2026.000-7 proses {EXAMPLE_NOTE}")
+    assert parse(example).word == "proses" and parse(example).rest == EXAMPLE_NOTE
+    reply_example = help_.splitlines()[2].split("mis.: ", 1)[1]
+    assert parse_reply(reply_example).word == "selesai"
+    assert parse_reply(reply_example).rest == "Sudah ditambal"
+
+
+def test_reroute_header_names_the_office_and_the_note():
+    assert reroute_header("Dinas Kesehatan", "  bukan urusan  kami ") == (
+        "↪️ *Aduan dialihkan dari Dinas Kesehatan*\n*Catatan:* bukan urusan kami\n\n"
+    )
+    assert reroute_header("Dinas Kesehatan", None) == (
+        "↪️ *Aduan dialihkan dari Dinas Kesehatan*\n\n"
+    )
+    assert reroute_header("Dinas Kesehatan", "  ") == reroute_header("Dinas Kesehatan", None)
+
+
+def test_reopen_header_says_why():
+    assert reopen_header("Pelapor: jalan belum ditambal") == (
+        "🔁 *Aduan dibuka kembali oleh Wadule*\n*Alasan:* Pelapor: jalan belum ditambal\n\n"
+    )
+    assert reopen_header(None) == "🔁 *Aduan dibuka kembali oleh Wadule*\n\n"
+
+
+def test_headers_and_help_fit_the_length_limit_together():
+    header = reroute_header("Dinas Pekerjaan Umum dan Penataan Ruang", "catatan " * 50)
+    body = " ".join(f"kata{i}" for i in range(2000))
+    text = header + render(complaint(body=body), limit=4096 - text_length(header))
+    assert text_length(text) <= 4096
+    assert text.startswith("↪️ *Aduan dialihkan dari Dinas Pekerjaan Umum")
     assert text.endswith(HELP)
 
 
@@ -113,7 +163,8 @@ def test_wadule_id_is_verbatim():
         complaint(wadule_id=odd), opd_name=OPD, link=f"https://w.example/{odd}", limit=4096
     )
     assert text.splitlines()[0] == f"📣 *Aduan baru #{odd}*"
-    assert text.endswith(f"Balas: #{odd} terima|proses|selesai|tolak|bukan [catatan]")
+    assert text.endswith(reply_help(odd))
+    assert f"Balas: #{odd} terima|proses|selesai|tolak|bukan [catatan]\nContoh: #{odd} " in text
 
 
 def test_anonymous_reporter_appears_nowhere():
@@ -227,7 +278,7 @@ def test_uses_the_room_it_has():
 def test_link_in_body_is_never_cut():
     url = "https://example.org/" + "x" * 80
     body = "Lihat foto di " + url + " ya " + "tambahan " * 300
-    for limit in range(560, 760, 7):
+    for limit in range(700, 900, 7):
         text = render(complaint(body=body), limit=limit)
         kept = text.split("*Isi aduan:*\n", 1)[1].split("\n\n", 1)[0]
         assert url in kept or "https://example.org" not in kept
@@ -264,8 +315,8 @@ def test_attachment_links_go_before_the_essentials():
 
 def test_minimal_layout_when_nothing_else_fits():
     c = complaint(title="Judul " * 30, location={"address": "Alamat panjang " * 20})
-    text = render(c, limit=320)
-    assert text_length(text) <= 320
+    text = render(c, limit=460)
+    assert text_length(text) <= 460
     assert text.startswith("📣 *Aduan baru #WDL-2026-000101*")
     assert "Isi lengkap di tautan." in text
     assert f"🔗 {LINK}\n\n{HELP}" in text
@@ -284,7 +335,7 @@ def test_limit_too_small_is_an_error():
     ).map("".join),
     title=st.text(min_size=1, max_size=200),
     anonymous=st.booleans(),
-    limit=st.integers(min_value=420, max_value=4096),
+    limit=st.integers(min_value=560, max_value=4096),
 )
 def test_rendering_properties(body, title, anonymous, limit):
     c = complaint(body=body, title=title, anonymous=anonymous)

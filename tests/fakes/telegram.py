@@ -1,6 +1,12 @@
 """A fake Telegram Bot API (``sendMessage``, ``getMe``, ``getChat``, ``getChatMember``), as strict
 as the real one.
 
+Answers have the Bot API's shape, ``{"ok", "result"}`` or ``{"ok": false, "error_code",
+"description", "parameters"}`` with ``retry_after``/``migrate_to_chat_id`` in ResponseParameters
+(https://core.telegram.org/bots/api#making-requests, #responseparameters); text limits are
+sendMessage's (1-4096 characters after entities parsing, counted in UTF-16 units as entity
+offsets are, #sendmessage and #messageentity).
+
 - a wrong token → 401 ``{"ok": false, "error_code": 401, "description": "Unauthorized"}``;
   an unknown method → 404 ``Not Found``;
 - parameters come as JSON or a form; a missing ``chat_id``/``text``, a text over 4096 UTF-16
@@ -25,11 +31,31 @@ What the channel check reads (https://core.telegram.org/bots/api):
   ``member`` (default), ``administrator`` (:meth:`make_admin`, with ``can_post_messages`` in
   channels) or ``restricted`` (:meth:`restrict`: ``can_send_messages`` false, ``is_member``
   true). A bot that was kicked cannot ask: 403 like every call in that chat.
+
+Updates (what Telegram POSTs to the bridge's webhook), built by :meth:`FakeTelegram.update`, with
+the behaviour of https://core.telegram.org/bots/api (Bot API 9.x):
+
+- ``update_id`` grows by one per update ("Update": "This identifier becomes especially handy if
+  you're using webhooks, since it allows you to ignore repeated updates");
+- message ids count up per chat, the bot's own messages and people's alike ("Message":
+  "message_id: Unique message identifier inside this chat");
+- an anonymous group administrator's message has ``sender_chat`` = the group itself, and
+  ``from`` is a placeholder bot, ``GroupAnonymousBot`` (id 1087968824, ``is_bot: true``)
+  ("Message": "sender_chat: Sender of the message when sent on behalf of a chat. For example,
+  ... the supergroup itself for messages sent by its anonymous administrators ... For backward
+  compatibility, the field from contains a fake sender user in non-channel chats");
+- a reply carries the quoted message in ``reply_to_message`` ("Message": "reply_to_message:
+  For replies in the same chat and message thread, the original message");
+- the webhook request carries the ``secret_token`` given to setWebhook in
+  ``X-Telegram-Bot-Api-Secret-Token``, and anything but a 2XY answer is sent again ("setWebhook":
+  "In case of an unsuccessful request (a request with response HTTP status code different from
+  2XY), we will repeat the request and give up after a reasonable amount of attempts").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import time
@@ -40,6 +66,13 @@ from tests.fakes.server import MessageLog, Request, Response
 
 MAX_TEXT = 4096
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmno"
+#: The placeholder sender of anonymous admins' messages (see the module docstring).
+ANONYMOUS_ADMIN = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +105,7 @@ class FakeTelegram(MessageLog):
         #: Chat id -> its type (default ``supergroup``) and the bot's ChatMember there.
         self.chat_types: dict[str, str] = {}
         self._members: dict[str, dict[str, Any]] = {}
+        self._update_ids = itertools.count(700_000_001)
 
     # Modes
 
@@ -107,6 +141,48 @@ class FakeTelegram(MessageLog):
         """Answer the next ``times`` sendMessage calls with 429 and this ``retry_after``."""
         with self._state_lock:
             self._floods.extend([retry_after] * times)
+
+    # Updates
+
+    def update(
+        self,
+        chat: str | int,
+        text: str,
+        *,
+        user: int | None = 700_000_101,
+        anonymous_admin: bool = False,
+        reply_to: int | None = None,
+        age: float = 0.0,
+    ) -> dict[str, Any]:
+        """An update with a group message: ``user`` (or an anonymous admin) wrote ``text``.
+
+        ``reply_to`` is the message id of the bot's message it answers; ``age`` backdates it.
+        """
+        key = str(chat)
+        group = {"id": _as_id(key), "title": "Grup OPD", "type": "supergroup"}
+        with self._state_lock:
+            message_id = self._next_id.get(key, 0) + 1
+            self._next_id[key] = message_id
+            quoted = next(
+                (m for m in self._messages if m.chat_id == key and m.message_id == reply_to),
+                None,
+            )
+        message: dict[str, Any] = {"message_id": message_id}
+        if anonymous_admin:
+            message["from"] = dict(ANONYMOUS_ADMIN)
+            message["sender_chat"] = dict(group)
+        else:
+            message["from"] = {"id": user, "is_bot": False, "first_name": "Petugas"}
+        message.update({"chat": group, "date": int(time.time() - age), "text": text})
+        if reply_to is not None:
+            message["reply_to_message"] = {
+                "message_id": reply_to,
+                "from": _bot(self.token),
+                "chat": group,
+                "date": int(time.time() - age) - 60,
+                "text": quoted.text if quoted else "",
+            }
+        return {"update_id": next(self._update_ids), "message": message}
 
     # Helpers
 

@@ -1,8 +1,12 @@
 """A fake WAHA (devlikeapro WhatsApp HTTP API) server, as strict as the real one.
 
+Where each behaviour comes from (WAHA is the authority; "docs" is github.com/devlikeapro/waha-docs
+at 1a6f1c4 (2026-07-24, WAHA 2026.7.1), "src" is github.com/devlikeapro/waha at the path given):
+
 Supports ``POST /api/sendText``, ``GET /api/sessions/{name}`` and what the channel check reads:
 ``GET /api/{session}/groups/{id}/participants/v2`` (and the older ``.../participants``) and
-``GET /api/{session}/lids/pn/{phone}``. Sources, devlikeapro/waha:
+``GET /api/{session}/lids/pn/{phone}`` (the same LID table as ``/lids/{lid}``, read the other
+way). Sources, devlikeapro/waha:
 ``src/structures/sessions.dto.ts`` (``SessionInfo.me`` is ``MeInfo {id, lid?, jid?, pushName}``:
 ``id`` ``…@c.us``, ``lid`` ``…@lid``, ``jid`` ``…:device@s.whatsapp.net``; ``me`` is only there
 while the session is logged in), ``src/structures/groups.dto.ts`` (``GroupParticipant {id,
@@ -14,35 +18,106 @@ not in makes the engine throw a plain ``Error`` ("Group with id '…' not found"
 ``getGroup``), which WAHA answers as 500 with the serialised exception.
 
 
-- a missing or wrong ``X-Api-Key`` gets 401 ``{"message": "Unauthorized", "statusCode": 401}``;
+API (``POST /api/sendText``, ``GET /api/sessions/{name}``, ``GET /api/{session}/lids/{lid}``):
+
+- a missing or wrong ``X-Api-Key`` gets 401 ``{"message": "Unauthorized", "statusCode": 401}``
+  (docs static/swagger/openapi.json securitySchemes.api_key);
 - a body that is not a JSON object, or lacks ``session``/``chatId``/``text``, gets NestJS's 400;
 - an unknown session gets 404 with WAHA's "We didn't find a session" message;
 - a session that is not ``WORKING`` gets WAHA's 422 ``{"error": "Session status is not as
-  expected...", "session", "status", "expected": ["WORKING"]}``;
+  expected...", "session", "status", "expected": ["WORKING"]}`` (the ``WorkingSessionParam``
+  of every session endpoint, src/api/lids.controller.ts uses it too);
+- session statuses are those of docs content/docs/how-to/sessions/index.md, including the
+  passkey pairing steps ``PASSKEY_REQUIRED``/``PASSKEY_CONFIRMATION_REQUIRED`` (2026.7.1, GOWS);
 - a ``chatId`` not ending in ``@g.us``/``@c.us`` gets 422, an unknown chat (when ``known_chats``
   is set) 404;
 - groups the session is in are set with :meth:`FakeWaha.add_group`; ``participants_v2 = False``
   plays a WAHA from before the v2 route (404 ``Cannot GET``, engine-shaped v1 list instead);
 - accepted messages answer 201 in the shape of the configured engine (``WEBJS``, ``NOWEB``,
   ``GOWS``) or with an ``EMPTY`` or non-JSON ``TEXT`` body, and are kept per chat with a
-  monotonic arrival time.
+  monotonic arrival time;
+- ``GET /api/{session}/lids/{lid}`` (WAHA >= 2025.5.4, docs content/docs/how-to/contacts/
+  index.md "Get Phone Number by LID", src src/api/lids.controller.ts): the ``@`` may come
+  escaped as ``%40`` or be left out (``/lids/123`` means ``123@lid``); anything else that does
+  not end in ``@lid`` gets 422 "Invalid LID - it must end with @lid"; a known LID answers
+  ``{"lid", "pn": "<phone>@c.us"}``, an unknown one the same with ``"pn": null`` (200, not
+  404). Older versions have no such route: NestJS answers 404 ``Cannot GET ...``.
+
+Webhooks (what WAHA POSTs to the bridge), built by :meth:`FakeWaha.message`, :meth:`ack` and
+signed by :func:`signed`:
+
+- the envelope ``{id, timestamp, event, session, metadata, me, payload, engine, environment}``
+  (docs content/docs/how-to/events/index.md "Event Payload"); ``id`` is ``evt_`` + a lower-case
+  ULID and came with WAHA 2024.11 (docs commit 070ac36 "event.id", 2024-11-17), ``timestamp``
+  (milliseconds) with 2025.3.1 (docs changelog "Add event.timestamp to Events", issue 755):
+  a fake of an older ``version`` leaves them out;
+- ``message`` and ``message.any`` carry the same payload, so a bridge subscribed to both gets
+  each incoming message twice under two event ids (docs events/index.md "message.any: Fired on
+  all message creations, including your own. The payload is the same as for message");
+- message ids are ``{fromMe}_{chatId}_{id}[_{participant}]``: group messages end with the
+  sender (src src/core/utils/ids.ts ``SerializeMessageKey``; GOWS ``buildMessageId`` in
+  src/core/engines/gows/session.gows.core.ts);
+- how the sender of a group message is named depends on the engine:
+  WEBJS: ``participant`` ``<phone>@c.us`` or ``<lid>@lid``, also in ``_data.author``
+  (whatsapp-web.js ``Message.author``; docs openapi WAMessage ``participant``/``author``);
+  NOWEB: ``participant`` is ``toCusFormat(key.participant)``, which in older releases kept the
+  ``:device`` part (``628…:12@c.us``; src at tag 2024.10.8 src/core/engines/noweb/
+  session.noweb.core.ts ``toCusFormat`` only splits at ``@``), with ``_data.key.participant``
+  ``628…:12@s.whatsapp.net``;
+  GOWS: ``participant`` is whatsmeow's raw ``Info.Sender``, ``628…:12@s.whatsapp.net`` (src
+  src/core/engines/gows/session.gows.core.ts ``getFromToParticipant``), also in
+  ``_data.Info.Sender``;
+  newer groups name members by LID only, ``<lid>@lid`` (docs contacts/index.md "@lid and
+  @c.us"), before 2025.10.3 possibly with a device part (changelog "Handle {device}@lid in
+  groups");
+- ``replyTo`` (docs content/docs/how-to/receive-messages/index.md "replyTo"): ``id`` is the
+  quoted message's short id in every engine (WEBJS ``quotedMsg.id.id``, NOWEB
+  ``contextInfo.stanzaId``, GOWS ``contextInfo.stanzaID``), with ``participant`` and ``body``;
+- receipts of group messages: from 2025.12.2 a ``message.ack.group`` event per participant with
+  ``id`` ``true_{group}_{id}_{participant}`` (docs events/index.md "message.ack.group"; changelog
+  2025.12.2; GOWS partitions receipts into MESSAGE_ACK_GROUP and MESSAGE_ACK), before that a
+  ``message.ack`` with ``true_{group}_{id}``; ``ack`` 2 DEVICE, 3 READ, 4 PLAYED;
+- signing: ``X-Webhook-Hmac`` is the hex HMAC-SHA512 of the raw body under the webhook's
+  ``hmac.key``, with ``X-Webhook-Hmac-Algorithm: sha512``, beside ``X-Webhook-Request-Id`` and
+  ``X-Webhook-Timestamp`` (docs events/index.md "Headers", "HMAC authentication", whose
+  known answer tests/bridge/test_inbound.py checks). WAHA Core signs since 2024.11.5
+  (changelog "All Webhooks features in WAHA Core version now: Retries, HMAC").
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import itertools
+import json
 import re
+import secrets
 import time
 import urllib.parse
 from collections.abc import Iterable
+from typing import Any
 
 from tests.fakes.server import MessageLog, Request, Response
 
 DEFAULT_API_KEY = "waha-test-key"
 ENGINES = ("WEBJS", "NOWEB", "GOWS", "EMPTY", "TEXT")
-SESSION_STATUSES = ("STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED")
+SESSION_STATUSES = (
+    "STOPPED",
+    "STARTING",
+    "SCAN_QR_CODE",
+    "PASSKEY_REQUIRED",
+    "PASSKEY_CONFIRMATION_REQUIRED",
+    "WORKING",
+    "FAILED",
+)
+LATEST = "2026.7.1"
 _CHAT_ID = re.compile(r"^[0-9][0-9-]*@(g|c)\.us$")
+_ULID = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,8 +134,22 @@ class WahaMessage:
     body: dict
 
 
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """A group member as WhatsApp knows them: a phone number, a LID, or both."""
+
+    phone: str | None = None
+    lid: str | None = None
+    #: The member's linked-device number (``:12``), which some engines keep in the JID.
+    device: int | None = None
+
+
 class FakeWaha(MessageLog):
-    """Fake WAHA. ``api_key=None`` runs it without key checking, like WAHA without one."""
+    """Fake WAHA. ``api_key=None`` runs it without key checking, like WAHA without one.
+
+    ``version`` decides which envelope fields and events the webhooks have (see the module
+    docstring); ``lids`` maps ``<digits>@lid`` to ``<phone>@c.us`` for the LID API.
+    """
 
     target_field = "chat_id"
 
@@ -73,6 +162,8 @@ class FakeWaha(MessageLog):
         known_chats: Iterable[str] | None = None,
         me: str = "6281200000000@c.us",
         me_lid: str | None = None,
+        version: str = LATEST,
+        lids: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.api_key = api_key
@@ -86,8 +177,10 @@ class FakeWaha(MessageLog):
         #: Group id -> its members as ``participants/v2`` lists them.
         self.groups: dict[str, list[dict]] = {}
         self.participants_v2 = True
-        #: Phone chat id (``…@c.us``) -> LID, for ``/lids/pn/{phone}``.
-        self.lids: dict[str, str] = {}
+        self.version = version
+        #: LID (``…@lid``) -> phone chat id (``…@c.us``), for ``/lids/{lid}`` and
+        #: ``/lids/pn/{phone}``.
+        self.lids = dict(lids or {})
         self._ids = itertools.count(1)
 
     def bridge_settings(self) -> dict[str, str]:
@@ -117,6 +210,10 @@ class FakeWaha(MessageLog):
         if with_me:
             listed.append({"id": self.me, "role": "participant"})
         self.groups[group_id] = listed
+
+    def has(self, since: str) -> bool:
+        """Whether this fake's WAHA version has a feature that came with ``since``."""
+        return _version(self.version) >= _version(since)
 
     # API
 
@@ -149,15 +246,38 @@ class FakeWaha(MessageLog):
             if refused is not None:
                 return refused
             phone = match.group(2) if "@" in match.group(2) else f"{match.group(2)}@c.us"
-            return Response(200, {"lid": self.lids.get(phone), "pn": phone})
-        return Response(
-            404,
-            {
-                "message": f"Cannot {request.method} {request.path}",
-                "error": "Not Found",
-                "statusCode": 404,
-            },
-        )
+            lid = next((lid for lid, pn in self.lids.items() if pn == phone), None)
+            return Response(200, {"lid": lid, "pn": phone})
+        match = re.fullmatch(r"/api/([^/]+)/lids/([^/]+)", request.path)
+        if request.method == "GET" and match and self.has("2025.5.4"):
+            return self._lid(match.group(1), urllib.parse.unquote(match.group(2)))
+        return _cannot(request)
+
+    def _lid(self, session: str, lid: str) -> Response:
+        if session not in self.sessions:
+            return _not_found(session)
+        if self.sessions[session] != "WORKING":
+            return _not_working(session, self.sessions[session])
+        if "@" not in lid:
+            lid += "@lid"
+        if not lid.endswith("@lid"):
+            return Response(
+                422,
+                {
+                    "message": "Invalid LID - it must end with @lid",
+                    "error": "Unprocessable Entity",
+                    "statusCode": 422,
+                },
+            )
+        return Response(200, {"lid": lid, "pn": self.lids.get(lid)})
+
+    def lid_lookups(self) -> list[str]:
+        """The LIDs the bridge asked about, in order (``@`` unescaped)."""
+        return [
+            urllib.parse.unquote(r.path.rsplit("/", 1)[-1])
+            for r in self.requests
+            if "/lids/" in r.path
+        ]
 
     def _engine_name(self) -> str:
         return self.engine if self.engine in ("WEBJS", "NOWEB", "GOWS") else "WEBJS"
@@ -261,11 +381,14 @@ class FakeWaha(MessageLog):
                 404, {"statusCode": 404, "message": "Chat not found", "error": "Not Found"}
             )
         with self._state_lock:
-            short_id = f"3EB0{next(self._ids):016X}"
+            short_id = self._short_id()
             self._messages.append(
                 WahaMessage(session, chat_id, text, short_id, time.monotonic(), dict(body))
             )
         return Response(201, self._engine_body(chat_id, text, short_id))
+
+    def _short_id(self) -> str:
+        return f"3EB0{next(self._ids):016X}"
 
     def _engine_body(self, chat_id: str, text: str, short_id: str):
         now = int(time.time())
@@ -300,8 +423,10 @@ class FakeWaha(MessageLog):
                 "status": "PENDING",
             }
         if self.engine == "GOWS":
+            # A group message's id ends with its sender, here the session's own number.
+            suffix = f"_{self.me}" if chat_id.endswith("@g.us") else ""
             return {
-                "id": serialized,
+                "id": serialized + suffix,
                 "timestamp": now,
                 "from": self.me,
                 "fromMe": True,
@@ -315,9 +440,176 @@ class FakeWaha(MessageLog):
             return b""
         return "OK"
 
+    # Webhooks
+
+    def envelope(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The webhook body WAHA wraps every event in, as this fake's version has it."""
+        engine = self.engine if self.engine in ("WEBJS", "NOWEB", "GOWS") else "WEBJS"
+        body: dict[str, Any] = {}
+        if self.has("2024.11.5"):
+            body["id"] = "evt_" + "".join(secrets.choice(_ULID) for _ in range(26))
+        if self.has("2025.3.1"):
+            body["timestamp"] = int(time.time() * 1000)
+        body.update(
+            {
+                "event": event,
+                "session": "default",
+                "metadata": {},
+                "me": {"id": self.me, "pushName": "Wadule Bridge"},
+                "payload": payload,
+                "engine": engine,
+                "environment": {"version": self.version, "engine": engine, "tier": "CORE"},
+            }
+        )
+        return body
+
+    def message(
+        self,
+        group: str,
+        text: str | None,
+        sender: Member,
+        *,
+        event: str = "message",
+        reply_to: str | None = None,
+        short_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A ``message`` (or ``message.any``) event: ``sender`` wrote ``text`` in ``group``.
+
+        ``reply_to`` is the short id of the quoted message (one this fake accepted).
+        """
+        engine = self.engine if self.engine in ("WEBJS", "NOWEB", "GOWS") else "WEBJS"
+        short_id = short_id or self._short_id()
+        named = _engine_name(engine, sender)
+        cus = _cus(sender)
+        payload: dict[str, Any] = {
+            "id": f"false_{group}_{short_id}_{cus}",
+            "timestamp": int(time.time()),
+            "from": group,
+            "fromMe": False,
+            "source": "app",
+            "to": self.me,
+            "participant": named,
+            "body": text,
+            "hasMedia": False,
+            "ack": 1,
+            "ackName": "SERVER",
+            "vCards": [],
+        }
+        if reply_to is not None:
+            quoted = next((m for m in self.messages if m.id == reply_to), None)
+            payload["replyTo"] = {
+                "id": reply_to,
+                "participant": self.me,
+                "body": quoted.text if quoted else None,
+                "hasMedia": False,
+            }
+        if engine == "WEBJS":
+            payload["author"] = named
+            payload["_data"] = {
+                "id": {"fromMe": False, "remote": group, "id": short_id, "participant": named},
+                "author": named,
+                "body": text,
+                "type": "chat",
+            }
+        elif engine == "NOWEB":
+            payload["_data"] = {
+                "key": {
+                    "remoteJid": group,
+                    "fromMe": False,
+                    "id": short_id,
+                    "participant": _jid(sender),
+                },
+                "message": {"conversation": text},
+            }
+        else:
+            payload["_data"] = {
+                "Info": {
+                    "ID": short_id,
+                    "Chat": group,
+                    "Sender": _jid(sender),
+                    "IsFromMe": False,
+                    "IsGroup": True,
+                },
+                "Message": {"conversation": text},
+            }
+        return self.envelope(event, payload)
+
+    def ack(self, group: str, short_id: str, participant: Member, level: int) -> dict[str, Any]:
+        """A receipt for our message ``short_id`` in ``group``: ``message.ack.group`` from
+        2025.12.2, ``message.ack`` before."""
+        names = {-1: "ERROR", 0: "PENDING", 1: "SERVER", 2: "DEVICE", 3: "READ", 4: "PLAYED"}
+        who = _cus(participant)
+        grouped = self.has("2025.12.2")
+        payload = {
+            "id": f"true_{group}_{short_id}" + (f"_{who}" if grouped else ""),
+            "from": group,
+            "to": group,
+            "participant": who,
+            "fromMe": True,
+            "ack": level,
+            "ackName": names[level],
+        }
+        return self.envelope("message.ack.group" if grouped else "message.ack", payload)
+
+
+def signed(body: dict[str, Any] | bytes, key: str | None) -> tuple[bytes, dict[str, str]]:
+    """The raw body and headers WAHA posts: JSON, signed with ``key`` when one is set."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "WAHA/" + LATEST,
+        "X-Webhook-Request-Id": "req_" + "".join(secrets.choice(_ULID) for _ in range(26)),
+        "X-Webhook-Timestamp": str(int(time.time() * 1000)),
+    }
+    if key is not None:
+        headers["X-Webhook-Hmac"] = hmac.new(key.encode(), raw, hashlib.sha512).hexdigest()
+        headers["X-Webhook-Hmac-Algorithm"] = "sha512"
+    return raw, headers
+
+
+def _digits(member: Member) -> tuple[str, str]:
+    if member.lid:
+        return member.lid, "lid"
+    if member.phone:
+        return member.phone, "c.us"
+    raise ValueError("a member needs a phone number or a LID")
+
+
+def _cus(member: Member) -> str:
+    """The member as WAHA's ``toCusFormat`` names them (ids, acks): no device part."""
+    user, server = _digits(member)
+    return f"{user}@{server}"
+
+
+def _jid(member: Member) -> str:
+    """The member's raw JID as the NOWEB/GOWS engines hold it (device part included)."""
+    user, server = _digits(member)
+    device = f":{member.device}" if member.device is not None else ""
+    return f"{user}{device}@{'lid' if server == 'lid' else 's.whatsapp.net'}"
+
+
+def _engine_name(engine: str, member: Member) -> str:
+    if engine == "GOWS":
+        return _jid(member)
+    if engine == "NOWEB" and member.device is not None:
+        user, server = _digits(member)
+        return f"{user}:{member.device}@{server}"
+    return _cus(member)
+
 
 def _bad_request(messages: list[str]) -> Response:
     return Response(400, {"message": messages, "error": "Bad Request", "statusCode": 400})
+
+
+def _cannot(request: Request) -> Response:
+    return Response(
+        404,
+        {
+            "message": f"Cannot {request.method} {request.path}",
+            "error": "Not Found",
+            "statusCode": 404,
+        },
+    )
 
 
 def _not_working(session: str, status: str) -> Response:

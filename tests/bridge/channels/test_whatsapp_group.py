@@ -91,7 +91,8 @@ def test_waha_without_api_key_sends_no_header(make_message):
     [
         ("WEBJS", "true_{chat}_{id}"),
         ("NOWEB", "{id}"),
-        ("GOWS", "true_{chat}_{id}"),
+        # GOWS ends a group message's id with its sender: the session's own number.
+        ("GOWS", "true_{chat}_{id}_6281200000000@c.us"),
         ("EMPTY", None),
         ("TEXT", None),
     ],
@@ -185,7 +186,17 @@ def test_waha_unknown_chat_is_permanent(make_message):
         waha_adapter(fake.url).send(make_message())
 
 
-@pytest.mark.parametrize("status", ["STARTING", "SCAN_QR_CODE", "FAILED", "STOPPED"])
+@pytest.mark.parametrize(
+    "status",
+    [
+        "STARTING",
+        "SCAN_QR_CODE",
+        "PASSKEY_REQUIRED",
+        "PASSKEY_CONFIRMATION_REQUIRED",
+        "FAILED",
+        "STOPPED",
+    ],
+)
 def test_waha_session_not_working_waits_for_an_operator(fake_waha, make_message, status):
     fake_waha.set_session_status(status)
     with pytest.raises(RetryableError) as caught:
@@ -205,6 +216,17 @@ def test_waha_session_not_working_in_words_only(fake_waha: FakeWaha, make_messag
         waha_adapter(fake_waha.url).send(make_message())
     assert caught.value.retry_after == 60
     assert "SCAN_QR_CODE" in caught.value.reason
+
+
+@pytest.mark.parametrize("status", ["PASSKEY_REQUIRED", "PASSKEY_CONFIRMATION_REQUIRED"])
+def test_waha_passkey_states_in_words_only_are_not_read_as_another(fake_waha, make_message, status):
+    fake_waha.fail_next(
+        status=422, body={"message": f"Session status is not as expected ({status})"}
+    )
+    with pytest.raises(RetryableError) as caught:
+        waha_adapter(fake_waha.url).send(make_message())
+    assert type(caught.value) is RetryableError
+    assert caught.value.reason == f"waha: session 'default' is {status}, not WORKING"
 
 
 def test_waha_bad_chat_id_is_permanent(fake_waha: FakeWaha, make_message):
@@ -508,6 +530,45 @@ def test_fake_waha_is_strict(fake_waha: FakeWaha):
     session = requests.get(fake_waha.url + "/api/sessions/default", headers=key).json()
     assert session["status"] == "SCAN_QR_CODE"
     assert fake_waha.messages == []
+
+
+def test_fake_waha_lid_api_answers_like_waha(fake_waha: FakeWaha):
+    import requests
+
+    key = {"X-Api-Key": DEFAULT_API_KEY}
+    fake_waha.lids["139884413590101@lid"] = "6281200000101@c.us"
+    base = fake_waha.url + "/api/default/lids/"
+    assert requests.get(base + "139884413590101%40lid", headers=key).json() == {
+        "lid": "139884413590101@lid",
+        "pn": "6281200000101@c.us",
+    }
+    # Without the "@lid" it is meant; an unknown LID is a 200 with no number.
+    assert requests.get(base + "139884413590101", headers=key).json()["pn"] == "6281200000101@c.us"
+    unknown = requests.get(base + "1%40lid", headers=key)
+    assert (unknown.status_code, unknown.json()) == (200, {"lid": "1@lid", "pn": None})
+    assert requests.get(base + "628%40c.us", headers=key).status_code == 422
+    assert requests.get(base + "1%40lid").status_code == 401
+    fake_waha.set_session_status("PASSKEY_REQUIRED")
+    assert requests.get(base + "1%40lid", headers=key).status_code == 422
+    assert fake_waha.lid_lookups() == [
+        "139884413590101@lid",
+        "139884413590101",
+        "1@lid",
+        "628@c.us",
+        "1@lid",
+        "1@lid",
+    ]
+
+
+def test_fake_waha_before_the_lid_api_has_no_such_route():
+    import requests
+
+    with FakeWaha(version="2025.5.3") as old:
+        answer = requests.get(
+            old.url + "/api/default/lids/1%40lid", headers={"X-Api-Key": DEFAULT_API_KEY}
+        )
+    assert answer.status_code == 404
+    assert answer.json()["message"] == "Cannot GET /api/default/lids/1%40lid"
 
 
 def test_fake_fonnte_requires_a_form(fake_fonnte: FakeFonnte):

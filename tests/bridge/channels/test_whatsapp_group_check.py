@@ -138,7 +138,7 @@ def test_own_number_listed_by_lid_is_found(fake_waha: FakeWaha):
 
 def test_own_lid_is_asked_for_when_the_session_does_not_say(fake_waha: FakeWaha):
     lid = "139884413590000@lid"
-    fake_waha.lids[fake_waha.me] = lid
+    fake_waha.lids[lid] = fake_waha.me
     fake_waha.add_group(GROUP, [{"id": lid, "role": "participant"}], with_me=False)
     finding = waha_adapter(fake_waha.url).check(CONTEXT)
     assert finding.verdict is Verdict.OK, finding.reason
