@@ -141,8 +141,8 @@ def delivery_updated(
     delivery: Delivery, *, status: str, error: str | None, external_id: str | None = None
 ) -> NewEvent | None:
     """``complaint.delivery_updated`` for an outcome of a complaint's own delivery, or None
-    for the bridge's replies in groups (they are not Wadule's business)."""
-    if delivery.purpose == DeliveryPurpose.REPLY or delivery.complaint_id is None:
+    for the bridge's notices in groups (answers to commands, ...: not Wadule's business)."""
+    if not DeliveryPurpose(delivery.purpose).carries_complaint or delivery.complaint_id is None:
         return None
     complaint = delivery.complaint
     return (

@@ -183,7 +183,7 @@ class Complaint(Base):
     @property
     def forwarding(self) -> list[Delivery]:
         """The deliveries that carry the complaint itself (not the bridge's replies)."""
-        return [d for d in self.deliveries if d.purpose != DeliveryPurpose.REPLY]
+        return [d for d in self.deliveries if DeliveryPurpose(d.purpose).carries_complaint]
 
     def __repr__(self) -> str:
         # Reporter data and text never appear in a repr (it ends up in logs and tracebacks).

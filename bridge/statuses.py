@@ -39,6 +39,23 @@ class DeliveryPurpose(enum.StrEnum):
     #: The bridge answering a group command (its text rendered already).
     REPLY = "reply"
 
+    @property
+    def carries_complaint(self) -> bool:
+        """Whether the row sends the complaint itself (forward, reopen, re-route): those are
+        the complaint's deliveries, rendered at send time, and Wadule hears their outcomes.
+        The others are the bridge's own notices in a group, their text written when they were
+        queued (:data:`NOTICES`)."""
+        return self in CARRYING_COMPLAINT
+
+
+#: Purposes whose rows send the complaint itself.
+CARRYING_COMPLAINT = frozenset(
+    {DeliveryPurpose.FORWARD, DeliveryPurpose.REOPEN, DeliveryPurpose.REROUTE}
+)
+#: The bridge's own messages in a group: text written when queued, never on a public channel,
+#: not part of a complaint's deliveries.
+NOTICES = frozenset(set(DeliveryPurpose) - CARRYING_COMPLAINT)
+
 
 class PushStatus(enum.StrEnum):
     """Where an event stands on its way to Wadule's callback URL."""

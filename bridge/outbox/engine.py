@@ -52,7 +52,13 @@ from bridge.outbox import claim as claims
 from bridge.outbox import resources
 from bridge.outbox.claim import Attempt
 from bridge.outbox.render import render
-from bridge.statuses import ComplaintStatus, DeliveryPurpose, DeliveryStatus, Lane
+from bridge.statuses import (
+    CARRYING_COMPLAINT,
+    ComplaintStatus,
+    DeliveryPurpose,
+    DeliveryStatus,
+    Lane,
+)
 from bridge.workflow import SYSTEM, advance
 
 log = logging.getLogger(__name__)
@@ -435,7 +441,7 @@ def _after_outcomes(db: Session, recorded: list[Attempt], now: dt.datetime) -> N
     theirs = [
         a
         for a in recorded
-        if a.delivery.purpose != DeliveryPurpose.REPLY and a.delivery.complaint_id
+        if DeliveryPurpose(a.delivery.purpose).carries_complaint and a.delivery.complaint_id
     ]
     if not theirs:
         return
@@ -487,7 +493,7 @@ def _every_private_dead(db: Session, delivery: Delivery) -> bool:
         select(Delivery.status).where(
             Delivery.complaint_id == delivery.complaint_id,
             Delivery.round == delivery.round,
-            Delivery.purpose != DeliveryPurpose.REPLY,
+            Delivery.purpose.in_(CARRYING_COMPLAINT),
             Delivery.kind.in_(private_kinds()),
         )
     ).all()

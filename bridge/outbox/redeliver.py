@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from bridge import queue
 from bridge.models import Complaint, Delivery, utcnow
-from bridge.statuses import REDELIVERABLE, DeliveryStatus
+from bridge.statuses import CARRYING_COMPLAINT, REDELIVERABLE, DeliveryStatus
 from bridge.workflow import Actor
 
 
@@ -20,6 +20,7 @@ def redeliver(db: Session, complaint: Complaint, *, channel: str | None, actor: 
         Delivery.complaint_id == complaint.id,
         Delivery.round == complaint.round,
         Delivery.status.in_([s.value for s in REDELIVERABLE]),
+        Delivery.purpose.in_(CARRYING_COMPLAINT),
     ]
     if channel:
         conditions.append(Delivery.kind == channel)

@@ -32,10 +32,11 @@ def render(delivery: Delivery, settings) -> OutgoingMessage:
 
     if is_public(delivery.kind):
         wadule_id, text, payload = _public(delivery, settings, adapter, limit)
-    elif delivery.purpose == DeliveryPurpose.REPLY:
-        wadule_id = None
+    elif not DeliveryPurpose(delivery.purpose).carries_complaint:
+        # The bridge's own notice (an answer to a command, ...): written when it was queued.
+        wadule_id = delivery.complaint.wadule_id if delivery.complaint_id else None
         text = delivery.text[:limit]
-        payload = {"type": "bridge.reply", "text": text}
+        payload = {"type": f"bridge.{delivery.purpose}", "text": text}
     else:
         wadule_id, text, payload = _private(delivery, settings, limit)
     return OutgoingMessage(
@@ -96,8 +97,10 @@ def _rerouted_from(delivery: Delivery) -> str:
 def _public(delivery: Delivery, settings, adapter, limit: int):
     """A public channel's post: the redacted summary fitted to the channel's own length unit,
     and for Instagram the URL of the card image. Confidential complaints raise PermanentError."""
-    if delivery.purpose == DeliveryPurpose.REPLY:
-        raise PermanentError(f"replies never go to public channel {delivery.kind!r}")
+    if not DeliveryPurpose(delivery.purpose).carries_complaint:
+        raise PermanentError(
+            f"the bridge's {delivery.purpose} notices never go to public channel {delivery.kind!r}"
+        )
     complaint = delivery.complaint
     summary = public.public_summary(
         complaint,
