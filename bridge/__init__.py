@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
+from bridge import instance
 from bridge.settings import Settings
 
 __version__ = "0.1.0"
@@ -17,7 +18,9 @@ def create_app(test_config: Mapping | None = None, *, settings: Settings | None 
     app = Flask(__name__, instance_relative_config=False)
     settings = settings or Settings.from_env()
     app.config["BRIDGE_SETTINGS"] = settings
-    app.config["SECRET_KEY"] = settings.secret_key or "sandbox-only-not-secret"
+    # Sandbox and dev mode may run without BRIDGE_SECRET_KEY: the secret is then generated once
+    # and kept in instance/secret_key (0600), never a constant anyone could sign cookies with.
+    app.config["SECRET_KEY"] = settings.secret_key or instance.secret_key()
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     # Behind TLS (a https public URL) the console's cookie never travels in clear text.

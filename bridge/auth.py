@@ -10,7 +10,7 @@ import secrets
 from flask import g, request
 from flask_smorest import abort
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from bridge import db as database
 from bridge import directory, routing
@@ -68,6 +68,12 @@ def create_api_key(db: Session, *, name: str, role: str, opd_slug: str | None) -
     db.add(ApiKey(name=name, role=role, opd=opd, key_hash=hash_key(key), prefix=key[:10]))
     db.commit()
     return key
+
+
+def list_api_keys(db: Session) -> list[ApiKey]:
+    """Every key, revoked ones included, by name, with its OPD loaded. Keys themselves are not
+    stored: only the first characters (``prefix``) that tell them apart."""
+    return list(db.scalars(select(ApiKey).options(selectinload(ApiKey.opd)).order_by(ApiKey.name)))
 
 
 def revoke_api_key(db: Session, name: str) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from bridge import db as database
 from bridge.channels import adapter_class
 from bridge.channels.base import CheckContext, Finding, Verdict
+from bridge.errors import describe
 from bridge.models import Channel, ChannelCheck, Opd, utcnow
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,12 @@ def check_channel(settings, context: CheckContext) -> Finding:
     try:
         finding = cls(settings, http=session).check(context)
     except Exception as exc:
-        log.exception("channel check of channel %s (%s) failed", context.channel_id, context.kind)
+        log.error(
+            "channel check of channel %s (%s) failed: %s",
+            context.channel_id,
+            context.kind,
+            describe(exc),
+        )
         finding = Finding(
             Verdict.WARNING, f"the check itself failed ({type(exc).__name__}); see the logs"
         )

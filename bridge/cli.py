@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from pathlib import Path
 
 import click
 
+from bridge.instance import INSTANCE, private_dir
 from bridge.settings import Settings, SettingsError
 from bridge.supervisor import Supervisor
 
@@ -80,7 +80,7 @@ def directory_import(file: str) -> None:
 
     app = _app()
     try:
-        data = load_directory_file(file)
+        data = load_directory_file(file, app.config["BRIDGE_SETTINGS"])
         with app.app_context(), new_session() as session:
             result = import_directory(session, data)
             session.commit()
@@ -89,6 +89,21 @@ def directory_import(file: str) -> None:
     click.echo(f"directory imported: {result.summary()}")
     if result.deactivated:
         click.echo(f"deactivated: {', '.join(result.deactivated)}")
+
+
+@directory.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def directory_validate(file: str) -> None:
+    """Check a directory file without importing it; each problem names its place."""
+    from bridge.directory import DirectoryError, load_directory_file
+
+    try:
+        data = load_directory_file(file, _settings())
+    except DirectoryError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    channels = sum(len(opd["channels"]) for opd in data["opds"])
+    click.echo(f"{file}: valid ({len(data['opds'])} OPDs, {channels} channels)")
 
 
 @cli.group("api-key")
@@ -131,6 +146,29 @@ def api_key_revoke(name: str) -> None:
     click.echo(f"revoked {name!r}")
 
 
+@api_key.command("list")
+def api_key_list() -> None:
+    """List keys: name, role, OPD, the key's first characters, when created or revoked."""
+    from bridge.auth import list_api_keys
+    from bridge.db import new_session
+
+    app = _app()
+    with app.app_context(), new_session() as session:
+        keys = list_api_keys(session)
+        rows = [
+            (
+                key.name,
+                key.role,
+                key.opd.slug if key.opd else "-",
+                key.prefix + "...",
+                _stamp(key.created_at),
+                f"revoked {_stamp(key.revoked_at)}" if key.revoked_at else "active",
+            )
+            for key in keys
+        ]
+    _table(("name", "role", "opd", "key", "created", "status"), rows)
+
+
 @cli.group()
 def operator() -> None:
     """Operator accounts for the web console."""
@@ -152,6 +190,87 @@ def operator_create(username: str, password_stdin: bool) -> None:
         except OperatorError as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(f"operator {username!r} created")
+
+
+@operator.command("list")
+def operator_list() -> None:
+    """List console accounts: username, active or disabled, created, last log-in."""
+    from bridge.db import new_session
+    from bridge.operators import list_operators
+
+    app = _app()
+    with app.app_context(), new_session() as session:
+        rows = [
+            (
+                account.username,
+                "active" if account.active else "disabled",
+                _stamp(account.created_at),
+                _stamp(account.last_login_at),
+            )
+            for account in list_operators(session)
+        ]
+    _table(("username", "status", "created", "last login"), rows)
+
+
+@operator.command("disable")
+@click.argument("username")
+def operator_disable(username: str) -> None:
+    """Disable an account: it cannot log in, and its open sessions end at once."""
+    _set_operator_active(username, False)
+    click.echo(f"operator {username!r} disabled; its sessions have ended")
+
+
+@operator.command("enable")
+@click.argument("username")
+def operator_enable(username: str) -> None:
+    """Enable a disabled account again."""
+    _set_operator_active(username, True)
+    click.echo(f"operator {username!r} enabled")
+
+
+@operator.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from stdin")
+def operator_reset_password(username: str, password_stdin: bool) -> None:
+    """Set a new password (read from standard input); ends the account's sessions and lifts a
+    log-in lock."""
+    from bridge.db import new_session
+    from bridge.operators import OperatorError, reset_password
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    app = _app()
+    with app.app_context(), new_session() as session:
+        try:
+            reset_password(session, username, password)
+        except OperatorError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"password of {username!r} reset; its sessions have ended")
+
+
+def _set_operator_active(username: str, active: bool) -> None:
+    from bridge.db import new_session
+    from bridge.operators import OperatorError, set_active
+
+    app = _app()
+    with app.app_context(), new_session() as session:
+        try:
+            set_active(session, username, active)
+        except OperatorError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _stamp(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else "-"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        click.echo(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+        )
 
 
 @cli.group()
@@ -284,7 +403,7 @@ def beat() -> None:
     _settings()
     from workers.celery import celery_app
 
-    Path("instance").mkdir(exist_ok=True)
+    private_dir(INSTANCE)
     sys.exit(celery_app.start(argv=["beat", "--loglevel=INFO"]) or 0)
 
 

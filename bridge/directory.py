@@ -18,7 +18,11 @@ from schemas.directory import DirectorySchema
 
 
 class DirectoryError(ValueError):
-    """The directory file is unreadable or invalid; the message says where."""
+    """The directory file is unreadable or invalid; ``problems`` name each place."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message if not problems else message + "\n  " + "\n  ".join(problems))
+        self.problems = list(problems or [])
 
 
 @dataclasses.dataclass
@@ -34,8 +38,9 @@ class ImportResult:
         )
 
 
-def load_directory_file(path: str | Path) -> dict:
-    """Read and validate a directory YAML file."""
+def load_directory_file(path: str | Path, settings=None) -> dict:
+    """Read and validate a directory YAML file; with ``settings``, its webhook targets too
+    (the same guard against server-side request forgery as every send)."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -45,9 +50,36 @@ def load_directory_file(path: str | Path) -> dict:
     if not isinstance(raw, dict):
         raise DirectoryError(f"{path}: the top level must be a mapping with triage and opds")
     try:
-        return DirectorySchema().load(raw)
+        data = DirectorySchema().load(raw)
     except ValidationError as exc:
-        raise DirectoryError(f"{path}: {exc.messages}") from None
+        raise DirectoryError(f"{path} is not a valid directory:", places(exc.messages)) from None
+    if settings is not None:
+        from bridge.channels.webhook import check_webhook_targets
+
+        problems = check_webhook_targets(data, allow_private=settings.allow_private_webhooks)
+        if problems:
+            raise DirectoryError(f"{path} has unusable webhook targets:", problems)
+    return data
+
+
+def places(messages, where: str = "") -> list[str]:
+    """marshmallow's nested error messages as ``opds[3].channels[1].target: message`` lines."""
+    if isinstance(messages, dict):
+        lines = []
+        for key, inner in messages.items():
+            if isinstance(key, int):
+                here = f"{where}[{key}]"
+            elif key == "_schema":
+                here = where
+            else:
+                here = f"{where}.{key}" if where else str(key)
+            lines += places(inner, here)
+        return lines
+    if isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            return [f"{where or '(top level)'}: {m}" for m in messages]
+        return [line for m in messages for line in places(m, where)]
+    return [f"{where or '(top level)'}: {messages}"]
 
 
 def import_directory(db: Session, data: dict) -> ImportResult:

@@ -308,6 +308,10 @@ class Operator(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: Held in the session cookie; logging out, disabling the account or resetting its
+    #: password bumps it, so every cookie issued before stops working at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_login_at: Mapped[dt.datetime | None]
 
     def __repr__(self) -> str:
         return f"Operator({self.username!r})"
@@ -455,3 +459,21 @@ class WahaLid(Base):
     #: E.164 digits, or None when WAHA did not know (asked again after a while).
     phone: Mapped[str | None] = mapped_column(String(32))
     resolved_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed console log-ins per account (``kind`` ``account``) or client address (``address``).
+
+    ``failures`` counts within the window that began at ``window_start``; ``retry_at`` is the
+    back-off after a few failures, ``locked_until`` the temporary lock after many.
+    """
+
+    __tablename__ = "login_throttles"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    retry_at: Mapped[dt.datetime | None]
+    locked_until: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

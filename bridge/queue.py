@@ -13,6 +13,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
@@ -29,6 +30,10 @@ DELIVER_TASK = "bridge.deliver"
 SWEEP_TASK = "bridge.sweep_outbox"
 WAKE_TASK = "bridge.wake_outbox"
 PUSH_TASK = "bridge.push_events"
+CHECK_TASK = "bridge.check_channels"
+PRUNE_TASK = "bridge.prune"
+#: Checking every channel may wait on many slow providers (each call is bounded).
+CHECK_TIME_LIMIT = 900
 
 #: One queue per lane: a worker serving the private lane never waits behind public posts.
 QUEUES = {Lane.PRIVATE: "bridge.private", Lane.PUBLIC: "bridge.public"}
@@ -90,7 +95,20 @@ def celery_config(settings) -> dict:
                 "schedule": settings.sweep_interval,
                 "options": {"queue": HOUSEKEEPING_QUEUE},
             },
+            # Daily, before the offices open: 06:30 WIB (23:30 UTC).
+            "check-channels": {
+                "task": CHECK_TASK,
+                "schedule": crontab(minute=30, hour=23),
+                "options": {"queue": HOUSEKEEPING_QUEUE},
+            },
+            # Daily, at night: 03:15 WIB (20:15 UTC).
+            "prune": {
+                "task": PRUNE_TASK,
+                "schedule": crontab(minute=15, hour=20),
+                "options": {"queue": HOUSEKEEPING_QUEUE},
+            },
         },
+        "timezone": "UTC",
     }
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import re
 
 from gunicorn.app.base import BaseApplication
+
+from bridge.instance import INSTANCE, private_dir
+
+log = logging.getLogger(__name__)
+#: Longest path a Unix socket may have (108 bytes with the terminating NUL on Linux).
+MAX_SOCKET_PATH = 107
 
 
 class BridgeServer(BaseApplication):
@@ -32,6 +40,19 @@ class BridgeServer(BaseApplication):
         return create_app(settings=self.settings)
 
 
+def control_socket(bind: str) -> str | None:
+    """The path of gunicorn's control socket for the server on ``bind``, or None if too long.
+
+    gunicorn's default is one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or
+    ~/.gunicorn/gunicorn.ctl): every instance of that user took it over, and stopping any one
+    removed it for the others. Each instance gets its own, in its instance folder, named after
+    its address (two servers of one folder listen on different ones).
+    """
+    name = re.sub(r"[^A-Za-z0-9.]+", "-", bind).strip("-")
+    path = (private_dir(INSTANCE) / f"gunicorn-{name}.ctl").resolve()
+    return str(path) if len(str(path).encode()) <= MAX_SOCKET_PATH else None
+
+
 def serve(settings, *, bind: str, workers: int | None = None) -> None:
     embedded = settings.database_url.startswith("sqlite")
     default_workers = 1 if embedded else min(2 * multiprocessing.cpu_count() + 1, 8)
@@ -47,4 +68,10 @@ def serve(settings, *, bind: str, workers: int | None = None) -> None:
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
         "preload_app": False,
     }
+    socket_path = control_socket(bind)
+    if socket_path is None:
+        log.warning("gunicorn control socket disabled: the instance folder's path is too long")
+        options["control_socket_disable"] = True
+    else:
+        options["control_socket"] = socket_path
     BridgeServer(settings, options).run()

@@ -68,7 +68,7 @@ def test_quickstart_then_run_then_the_printed_curl(tmp_path):
             time.sleep(0.5)
         ready = requests.get(f"http://{bind}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"]["sandbox"]["enabled"] is True
+        assert ready.json() == {"status": "ready"}  # the checks are for operators' keys
     finally:
         runner.send_signal(2)  # Ctrl-C stops serve, worker and beat
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
@@ -13,6 +13,9 @@ from flask_smorest.utils import resolve_schema_instance
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
+
+from bridge.db import DatabaseUnavailable, is_unavailable
+from bridge.errors import describe
 
 log = logging.getLogger(__name__)
 
@@ -24,17 +27,7 @@ class Api(SmorestApi):
     """flask-smorest's Api with errors as ``{"code", "message", "errors"?}``."""
 
     def handle_http_exception(self, error: HTTPException):
-        if isinstance(error, InternalServerError):
-            original = getattr(error, "original_exception", None)
-            if original is not None:
-                # Logged by type and place only: messages of driver errors can carry input.
-                log.error(
-                    "unhandled %s in %s %s",
-                    type(original).__name__,
-                    request.method,
-                    request.path,
-                    exc_info=(type(original), original, original.__traceback__),
-                )
+        # Unhandled exceptions were logged by handle_unexpected before they became a 500.
         payload: dict = {"code": error.code, "message": _message(error)}
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or data.get("messages")
@@ -45,6 +38,9 @@ class Api(SmorestApi):
         headers = dict(data.get("headers") or {})
         if error.code == 401:
             headers.setdefault("WWW-Authenticate", 'Bearer realm="wadule-bridge"')
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            headers.setdefault("Retry-After", str(retry_after))
         response = jsonify(payload)
         response.status_code = error.code
         response.headers.update(headers)
@@ -55,6 +51,8 @@ def _message(error: HTTPException) -> str:
     data = getattr(error, "data", None) or {}
     if "message" in data:
         return str(data["message"])
+    if isinstance(error, DatabaseUnavailable):
+        return error.description
     if error.code == 500:
         return "internal error"
     return {
@@ -64,6 +62,29 @@ def _message(error: HTTPException) -> str:
         413: "request body larger than 1 MiB",
         415: "the body must be JSON (Content-Type: application/json)",
     }.get(error.code, error.name.lower())
+
+
+def handle_unexpected(error: Exception):
+    """Every exception no view handled, on every route (API, console, webhooks, health).
+
+    Flask would log it with its message, and a database driver's message can hold a
+    statement's values, reporter data among them ("Failing row contains (...)"). Logged here
+    by type and code location only, then answered by the route's own error page: 503 with
+    ``Retry-After`` when the database is unavailable, else 500.
+    """
+    if is_unavailable(error):
+        log.warning(
+            "database unavailable (%s) in %s %s", type(error).__name__, request.method, request.path
+        )
+        return current_app.handle_http_exception(DatabaseUnavailable())
+    app = current_app
+    propagate = app.config["PROPAGATE_EXCEPTIONS"]
+    if propagate is None:
+        propagate = app.testing or app.debug
+    if propagate:
+        raise error  # Flask hands it to the test client or the debugger, and logs nothing
+    log.error("unhandled exception in %s %s: %s", request.method, request.path, describe(error))
+    return app.handle_http_exception(InternalServerError(original_exception=error))
 
 
 def _flatten(errors):
@@ -130,6 +151,7 @@ def init_app(app: Flask) -> Api:
         },
     )
     api = Api(app)
+    app.register_error_handler(Exception, handle_unexpected)
     from bridge.api import complaints, docs, events, opds, sandbox
 
     for blueprint in (complaints.blp, events.blp, opds.blp, sandbox.blp):

@@ -5,12 +5,19 @@ Signatures follow the Standard Webhooks spec (``webhook-id``, ``webhook-timestam
 (``secret_env``, ``whsec_`` + base64). ``webhook-id`` is derived from the delivery, so every
 retry of one delivery carries the same id and the receiver can drop repeats.
 
-The target comes from the directory file, so it is checked before each send: only http(s), no
-redirects followed, and no host that resolves to a private, loopback, link-local, multicast,
-reserved or unspecified address unless ``BRIDGE_ALLOW_PRIVATE_WEBHOOKS=1``. The check resolves
-the name itself; requests resolves it again to connect, so a DNS answer that changes in between
-is not caught (pinning the address would break TLS name checks, and directory entries are
-written by operators, not the public).
+The target comes from the directory file, so it is checked before each send (and at import,
+:func:`check_webhook_targets`), against server-side request forgery:
+
+- it is parsed by urllib3, the parser requests connects with, and refused if it holds a
+  backslash, white space or a control character, or ``user:password@`` (each a way to make two
+  parsers see two different hosts);
+- only http(s); redirects are never followed;
+- the host is resolved once; unless ``BRIDGE_ALLOW_PRIVATE_WEBHOOKS=1`` every address must be
+  public (not private, loopback, link-local, multicast, reserved or unspecified);
+- the request connects to an address from that same answer, with the URL's name kept for the
+  ``Host`` header, TLS SNI and the certificate check, so a DNS answer that changes after the
+  check (rebinding) cannot send it anywhere else. Proxies from the environment are not used:
+  a proxy would resolve the name again.
 
 The channel check POSTs a signed ``bridge.ping`` event (``{"type": "bridge.ping", "timestamp",
 "data": {"opd", "target"}}``, a fresh ``webhook-id`` each time) through the same target checks.
@@ -23,27 +30,33 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import ipaddress
 import json
 import logging
+import os
 import secrets
 import socket
 import time
-import urllib.parse
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+import requests
+from requests.adapters import HTTPAdapter
 from standardwebhooks.webhooks import Webhook
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from bridge.channels.base import (
     ChannelAdapter,
     CheckContext,
     Finding,
     Findings,
+    OutcomeUnknownError,
     OutgoingMessage,
     PermanentError,
-    ProbeFailed,
     RetryableError,
     SendResult,
     ThrottledError,
@@ -58,8 +71,29 @@ BAD_SECRET = "webhook: secret is not whsec_ base64"  # noqa: S105
 SECRET_PREFIX = "whsec_"  # noqa: S105
 #: The event type of a channel check's request.
 PING_TYPE = "bridge.ping"
+#: Addresses of one name tried in turn when connecting fails before anything was sent.
+MAX_ADDRESSES = 3
 
 Resolver = Callable[..., list[tuple[Any, ...]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A checked webhook target: the URL as it will be sent and the addresses it may reach."""
+
+    url: str
+    scheme: str
+    #: The name (IDNA-encoded) or IP literal, without brackets.
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+    @property
+    def host_header(self) -> str:
+        """``Host`` as the URL gives it: the port only when it is not the scheme's default."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return host if self.port == default else f"{host}:{self.port}"
 
 
 class Adapter(ChannelAdapter):
@@ -80,35 +114,48 @@ class Adapter(ChannelAdapter):
 
     def send(self, message: OutgoingMessage) -> SendResult:
         key = signing_key(message.secret)
-        url = check_target(message.target, allow_private=self.settings.allow_private_webhooks)
+        target = check_target(
+            message.target,
+            allow_private=self.settings.allow_private_webhooks,
+            resolve=self.resolve,
+        )
         body = json.dumps(message.payload, ensure_ascii=False, separators=(",", ":"), default=str)
         headers = signature_headers(key, webhook_id(message.delivery_id), int(time.time()), body)
         headers["Content-Type"] = "application/json"
         headers["Accept"] = "application/json"
         headers["User-Agent"] = "wadule-bridge"
-        response = self.post(url, data=body.encode("utf-8"), headers=headers)
-        status = response.status_code
-        if 200 <= status < 300:
-            external_id = _response_id(json_body(response))
-            log.info("webhook accepted delivery %s (status %s)", message.delivery_id, status)
-            return SendResult(external_id=external_id)
-        if 300 <= status < 400:
-            raise PermanentError(f"webhook: redirect {status} not followed; fix the target URL")
-        if status == 410:
-            raise PermanentError("webhook: receiver answered 410 gone")
-        if status == 429:
-            raise ThrottledError(
-                "webhook: too many requests",
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        if status == 408 or status >= 500:
-            raise RetryableError(
-                f"webhook: receiver answered {status}",
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        if 400 <= status < 500:
-            raise PermanentError(f"webhook: receiver refused with {status}")
-        raise RetryableError(f"webhook: unexpected status {status}")
+        response = self._post_pinned(target, data=body.encode("utf-8"), headers=headers)
+        return _outcome(response, message.delivery_id)
+
+    def resolve(self, host: str, port: int, **kwargs) -> list[tuple[Any, ...]]:
+        """The resolver targets are checked with (``socket.getaddrinfo``; tests replace it)."""
+        return socket.getaddrinfo(host, port, **kwargs)
+
+    def _post_pinned(self, target: Target, *, timeout=None, **kwargs) -> requests.Response:
+        """POST to one of the checked addresses, never to what a new DNS answer says."""
+        addresses = target.addresses[:MAX_ADDRESSES]
+        for number, address in enumerate(addresses, start=1):
+            with requests.Session() as http:
+                http.trust_env = False  # no proxies from the environment: they resolve again
+                http.verify = _ca_bundle()
+                pinned = _PinnedAdapter(target, address)
+                http.mount("http://", pinned)
+                http.mount("https://", pinned)
+                try:
+                    return http.post(
+                        target.url,
+                        timeout=timeout or self.timeout,
+                        allow_redirects=False,
+                        **kwargs,
+                    )
+                except requests.RequestException as exc:
+                    error = self._transport_error(exc)
+            # A RetryableError from the transport means nothing was sent: the next address may
+            # answer. Anything else (sent, or unsendable) ends here.
+            if not isinstance(error, RetryableError) or number == len(addresses):
+                # Raised outside the ``except`` block: the requests exception names the URL.
+                raise error
+        raise AssertionError("a checked target has at least one address")
 
     # Channel check (contract section 9)
 
@@ -117,7 +164,9 @@ class Adapter(ChannelAdapter):
         found = Findings()
         try:
             key = signing_key(context.secret)
-            url = check_target(context.target, allow_private=self.settings.allow_private_webhooks)
+            target = check_target(
+                context.target, allow_private=self.settings.allow_private_webhooks
+            )
         except RetryableError:
             return found.unusable("the target's host name does not resolve")
         except PermanentError as refused:
@@ -143,9 +192,13 @@ class Adapter(ChannelAdapter):
             "User-Agent": "wadule-bridge",
         }
         try:
-            response = self.probe("POST", url, data=body.encode("utf-8"), headers=headers)
-        except ProbeFailed as failed:
-            return found.unusable(f"the endpoint does not answer ({failed.reason})")
+            # Pinned like a send: the ping reaches only the address that was checked.
+            response = self._post_pinned(
+                target, data=body.encode("utf-8"), headers=headers, timeout=self.check_timeout
+            )
+        except (RetryableError, OutcomeUnknownError) as failed:
+            why = failed.reason.removeprefix("webhook: ")
+            return found.unusable(f"the endpoint does not answer ({why})")
         status = response.status_code
         found.details["status"] = status
         if 200 <= status < 300:
@@ -170,6 +223,69 @@ class Adapter(ChannelAdapter):
                 f"the endpoint answered {status} to a ping; it may take complaint events only"
             )
         return found.result("")
+
+
+def _outcome(response: requests.Response, delivery_id: int) -> SendResult:
+    """Classify the receiver's answer as the Standard Webhooks spec suggests
+    (github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md, "Delivery
+    success and failure"): "2xx: Success. 3xx: Failure. [...] 410 Gone: [...] Sender should
+    disable the webhook endpoint, and stop sending it messages. 429 Too Many Requests: [...]
+    throttle additional requests. 502 Bad Gateway and 504 Gateway Timeout: [...] throttle the
+    requests. The rest of the status codes should be treated as a failure." A failure is
+    retried on the schedule ("retry sending the webhook until a successful attempt or until
+    it's determined that delivery may not be possible"), honouring ``Retry-After``; only 410
+    is final. The receiver's body is never quoted: it may echo the complaint.
+    """
+    status = response.status_code
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    if 200 <= status < 300:
+        log.info("webhook accepted delivery %s (status %s)", delivery_id, status)
+        return SendResult(external_id=_response_id(json_body(response)))
+    if status == 410:
+        raise PermanentError("webhook: receiver answered 410 gone")
+    if status in (429, 502, 504):
+        raise ThrottledError(f"webhook: receiver answered {status}", retry_after=retry_after)
+    if 300 <= status < 400:
+        raise RetryableError(
+            f"webhook: redirect {status} not followed; fix the target URL", retry_after=retry_after
+        )
+    raise RetryableError(f"webhook: receiver answered {status}", retry_after=retry_after)
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """A transport that connects to one given address whatever the URL's host resolves to.
+
+    requests asks its adapter for the pool key of each request (``host``, ``port`` and the TLS
+    settings, documented as the place to override them): the host becomes the checked address,
+    while ``server_hostname`` (SNI) and ``assert_hostname`` (the certificate's name) stay the
+    URL's host, and so does the ``Host`` header.
+    """
+
+    def __init__(self, target: Target, address: str):
+        self.target = target
+        self.address = address
+        super().__init__(max_retries=0)
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        host_params["host"] = self.address
+        host_params["port"] = self.target.port
+        if host_params["scheme"] == "https":
+            pool_kwargs["server_hostname"] = self.target.host
+            pool_kwargs["assert_hostname"] = self.target.host
+        return host_params, pool_kwargs
+
+    def send(self, request, *args, **kwargs):
+        request.headers["Host"] = self.target.host_header
+        return super().send(request, *args, **kwargs)
+
+
+def _ca_bundle() -> str | bool:
+    # The variables requests itself honours when it trusts the environment (which the pinned
+    # session does not, for the proxies' sake).
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
 def webhook_id(delivery_id: int) -> str:
@@ -204,33 +320,81 @@ def signature_headers(key: bytes, msg_id: str, timestamp: int, body: str) -> dic
     }
 
 
-def check_target(url: str, *, allow_private: bool, resolve: Resolver = socket.getaddrinfo) -> str:
-    """Return ``url`` if it may be posted to; else PermanentError (RetryableError if DNS fails)."""
+def parse_target(url: str) -> tuple[str, str, str, int]:
+    """``(url, scheme, host, port)`` as requests will connect; PermanentError when unusable."""
+    if not isinstance(url, str) or not url.strip():
+        raise PermanentError("webhook: target is empty")
+    url = url.strip()
+    if any(_ambiguous(char) for char in url):
+        raise PermanentError(
+            "webhook: target URL holds a backslash, white space or a control character"
+        )
     try:
-        parts = urllib.parse.urlsplit(url.strip())
+        parts = parse_url(url)
         port = parts.port
-    except ValueError:
+    except (LocationParseError, ValueError):
         raise PermanentError("webhook: target is not a valid URL") from None
-    if parts.scheme not in ("http", "https"):
+    scheme = (parts.scheme or "").lower()
+    if scheme not in ("http", "https"):
         raise PermanentError("webhook: target must be an http or https URL")
-    host = parts.hostname
-    if not host:
+    if not parts.host:
         raise PermanentError("webhook: target URL has no host")
-    if allow_private:
-        return url.strip()
-    port = port or (443 if parts.scheme == "https" else 80)
+    if parts.auth is not None:
+        raise PermanentError("webhook: target URL must not hold user:password@")
+    host = parts.host.strip("[]").lower()
+    port = port or (443 if scheme == "https" else 80)
+    return parts.url, scheme, host, port
+
+
+def check_target(url: str, *, allow_private: bool, resolve: Resolver | None = None) -> Target:
+    """The checked target, with the addresses to connect to.
+
+    PermanentError when the URL is unusable or reaches a non-public address (unless
+    ``allow_private``); RetryableError when the name does not resolve (often temporary).
+    """
+    normalised, scheme, host, port = parse_target(url)
+    resolve = resolve or socket.getaddrinfo
     try:
         infos = resolve(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         # Often temporary (resolver down); a name that never resolves runs out of retries.
         raise RetryableError("webhook: target host does not resolve") from None
-    addresses = sorted({str(info[4][0]) for info in infos})
+    # In the resolver's order (it puts the preferred family first), each address once.
+    addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise RetryableError("webhook: target host does not resolve")
-    for address in addresses:
-        if not is_public_address(address):
-            raise PermanentError(f"webhook: target resolves to non-public address {address}")
-    return url.strip()
+    if not allow_private:
+        for address in sorted(addresses):
+            if not is_public_address(address):
+                raise PermanentError(f"webhook: target resolves to non-public address {address}")
+    return Target(normalised, scheme, host, port, addresses)
+
+
+def check_webhook_targets(
+    data: Mapping[str, Any], *, allow_private: bool, resolve: Resolver | None = None
+) -> list[str]:
+    """Problems with the webhook targets of a directory (as loaded from YAML), each naming
+    its place, e.g. ``opds[3].channels[1].target: webhook: target must be an http or https
+    URL``. A name that does not resolve now is not reported: DNS may be down at import, and
+    every send checks again."""
+    problems = []
+    for i, opd in enumerate(data.get("opds") or []):
+        for j, channel in enumerate(opd.get("channels") or []):
+            if channel.get("kind") != Adapter.kind:
+                continue
+            try:
+                check_target(channel.get("target"), allow_private=allow_private, resolve=resolve)
+            except PermanentError as exc:
+                problems.append(f"opds[{i}].channels[{j}].target: {exc.reason}")
+            except RetryableError:
+                pass
+    return problems
+
+
+def _ambiguous(char: str) -> bool:
+    # Parsers disagree on these (the backslash is a path separator to browsers and some
+    # libraries, an ordinary character to others); none belongs in a directory entry's URL.
+    return char == "\\" or char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
 
 
 def is_public_address(address: str) -> bool:
@@ -263,8 +427,11 @@ def _response_id(body: Any) -> str | None:
 __all__ = [
     "PING_TYPE",
     "Adapter",
+    "Target",
     "check_target",
+    "check_webhook_targets",
     "is_public_address",
+    "parse_target",
     "signature_headers",
     "signing_key",
     "webhook_id",

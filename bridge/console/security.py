@@ -1,7 +1,9 @@
 """Console sessions and CSRF protection, on Flask's signed session cookie.
 
-The cookie holds the operator's id and name, when they logged in and a CSRF token. The operator
-row is read again on every request, so deactivating an account ends its sessions at once.
+The cookie holds the operator's id and name, the account's session version, when they logged
+in and a CSRF token. The operator row is read again on every request: a cookie whose version is
+not the account's current one (bumped by logging out, disabling the account or resetting its
+password) is refused, so a copied cookie dies with the session it came from.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from flask import abort, g, request, session
 
 from bridge import db as database
 from bridge.models import Operator
+from bridge.operators import end_sessions
 
 #: A stolen or forgotten cookie stops working after this long; on-call shifts are shorter.
 SESSION_MAX_AGE = 12 * 3600
@@ -57,11 +60,15 @@ def start_session(operator: Operator) -> None:
     session.clear()
     session["operator_id"] = operator.id
     session["operator"] = operator.username
+    session["version"] = operator.session_version
     session["login_at"] = int(time.time())
     csrf_token()
 
 
-def end_session() -> None:
+def end_session(operator: Operator) -> None:
+    """Log out. The account's session version moves on, so a copy of this cookie (or the
+    account's sessions in other browsers) stops working too."""
+    end_sessions(database.session(), operator.id)
     session.clear()
 
 
@@ -76,7 +83,12 @@ def current_operator() -> Operator | None:
         fresh = 0 <= time.time() - login_at <= SESSION_MAX_AGE
         found = database.session().get(Operator, operator_id) if fresh else None
         # The name must match too: ids come back after a database is rebuilt.
-        if found is not None and found.active and found.username == session.get("operator"):
+        if (
+            found is not None
+            and found.active
+            and found.username == session.get("operator")
+            and found.session_version == session.get("version")
+        ):
             operator = found
     if operator is None and "operator_id" in session:
         session.clear()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -24,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from bridge import db as database
 from bridge import outbox
 from bridge.complaints import load_complaint
-from bridge.console import bp, queries
+from bridge.console import bp, queries, texts, throttle
 from bridge.console.security import (
     SECURITY_HEADERS,
     check_csrf,
@@ -37,18 +36,13 @@ from bridge.console.security import (
 from bridge.health import queue_health
 from bridge.messages import complaint_link
 from bridge.models import Delivery, utcnow
-from bridge.operators import check_login
+from bridge.operators import MAX_PASSWORD, check_login, record_login
 from bridge.statuses import DeliveryStatus
 from bridge.workflow import Actor
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
-#: A failed login waits this long: a little friction for password guessing.
-FAILED_LOGIN_DELAY = 0.5
-LOGIN_FAILED = "Unknown username or wrong password."
-#: Longer passwords are refused unhashed (scrypt over megabytes would tie up a worker).
-MAX_PASSWORD = 1024
 
 FAILING = (DeliveryStatus.NEEDS_REVIEW, DeliveryStatus.DEAD)
 LISTABLE = (DeliveryStatus.NEEDS_REVIEW, DeliveryStatus.DEAD, DeliveryStatus.RETRYING)
@@ -96,7 +90,13 @@ def _error_page(error: HTTPException):
     # Without this the API's JSON error handler (registered app-wide) would answer.
     if error.code is None or error.code < 400:
         return error
-    return render_template("console/error.html", error=error), error.code
+    headers = [(name, value) for name, value in error.get_headers() if name == "Retry-After"]
+    description = texts.UNAVAILABLE if error.code == 503 else error.description
+    return (
+        render_template("console/error.html", error=error, description=description),
+        error.code,
+        headers,
+    )
 
 
 # --- Log in and out -----------------------------------------------------------------------
@@ -104,7 +104,11 @@ def _error_page(error: HTTPException):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """The login form; a success goes on to the page that asked for it."""
+    """The login form; a success goes on to the page that asked for it.
+
+    Attempts are throttled per account and per address (:mod:`bridge.console.throttle`): a
+    refused one is answered at once with 429 and ``Retry-After``, its password unchecked.
+    """
     target = local_target(request.values.get("next"), url_for("console.dashboard"))
     if current_operator() is not None:
         return redirect(target)
@@ -113,19 +117,40 @@ def login():
 
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
+    db = database.session()
+    keys = {throttle.ADDRESS: _client_address()}
+    if username:
+        keys[throttle.ACCOUNT] = throttle.account_key(username)
+    now = throttle.clock()
+    refusal = throttle.reserve(db, keys, now)
+    if refusal is not None:
+        log.warning(
+            "console: log-in refused (%s %s) from %s",
+            refusal.kind,
+            "locked" if refusal.locked else "backing off",
+            keys[throttle.ADDRESS],
+        )
+        seconds = refusal.retry_after(now)
+        page = render_template(
+            "console/login.html", next=target, error=_refusal_text(refusal, now), user=username
+        )
+        return page, 429, {"Retry-After": str(seconds)}
     operator = None
     if username and password and len(password) <= MAX_PASSWORD:
-        operator = check_login(database.session(), username, password)
+        operator = check_login(db, username, password)
     if operator is None:
         # The password is never logged; the username may be one typed into the wrong field.
-        log.warning("console: failed login from %s", request.remote_addr)
-        time.sleep(FAILED_LOGIN_DELAY)
+        log.warning("console: failed log-in from %s", keys[throttle.ADDRESS])
         return (
-            render_template("console/login.html", next=target, error=LOGIN_FAILED, user=username),
+            render_template(
+                "console/login.html", next=target, error=texts.LOGIN_FAILED, user=username
+            ),
             401,
         )
+    throttle.succeeded(db, keys, now)
+    record_login(db, operator)
     start_session(operator)
-    log.info("console: operator %s logged in from %s", operator.username, request.remote_addr)
+    log.info("console: operator %s logged in from %s", operator.username, keys[throttle.ADDRESS])
     return redirect(target)
 
 
@@ -133,9 +158,21 @@ def login():
 def logout():
     """End the session (a POST with the CSRF token, so no other site can log anyone out)."""
     log.info("console: operator %s logged out", g.operator.username)
-    end_session()
-    flash("You are logged out.", "ok")
+    end_session(g.operator)
+    flash(texts.LOGGED_OUT, "ok")
     return redirect(url_for("console.login"))
+
+
+def _client_address() -> str:
+    return throttle.address_key(request.remote_addr, request.headers.get("X-Forwarded-For"))
+
+
+def _refusal_text(refusal: throttle.Refusal, now: dt.datetime) -> str:
+    seconds = refusal.retry_after(now)
+    if not refusal.locked:
+        return texts.BACKOFF.format(seconds=seconds)
+    template = texts.LOCKED_ACCOUNT if refusal.kind == throttle.ACCOUNT else texts.LOCKED_ADDRESS
+    return template.format(until=_when(refusal.until), minutes=max(1, round(seconds / 60)))
 
 
 # --- Pages --------------------------------------------------------------------------------

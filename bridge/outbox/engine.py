@@ -47,6 +47,7 @@ from bridge.channels import (
     is_public,
     private_kinds,
 )
+from bridge.errors import describe
 from bridge.models import Channel, Complaint, Delivery, SandboxMessage, utcnow
 from bridge.outbox import claim as claims
 from bridge.outbox import resources
@@ -259,7 +260,7 @@ def _send(attempt: Attempt, settings) -> tuple[Outcome, dict]:
         return Outcome.DEAD, {"reason": exc.reason}
     except Exception as exc:
         # A bug or an interrupted call (e.g. the soft time limit): the provider may have acted.
-        log.exception("delivery %s: unexpected error", message.delivery_id)
+        log.error("delivery %s: unexpected %s", message.delivery_id, describe(exc))
         return Outcome.NEEDS_REVIEW, {
             "reason": f"internal error ({type(exc).__name__}); check before resending"
         }

@@ -184,7 +184,10 @@ def test_gone_stops_pushing_and_alerts(pushing, receiver, keys, caplog):
     assert "callbacks stopped" in caplog.text
     assert push(app).stopped  # nothing is sent while stopped
     assert len(receiver.requests) == 1
-    ready = app.test_client().get("/readyz").get_json()["checks"]["callbacks"]
+    ready = app.test_client().get("/readyz", headers=auth(keys["operator"]))
+    assert ready.status_code == 200  # ingest still works: a warning, not "not ready"
+    assert "callbacks" in ready.get_json()["warnings"]
+    ready = ready.get_json()["checks"]["callbacks"]
     assert ready["ok"] is False and "410" in ready["error"] and ready["backlog"] == 2
     metrics = app.test_client().get("/metrics").get_data(as_text=True)
     assert "bridge_callback_backlog 2.0" in metrics

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bridge import checks, create_app
+from bridge.auth import create_api_key
 from bridge.channels.base import CheckContext, Finding, Verdict
 from bridge.channels.whatsapp_group import Adapter as WhatsAppAdapter
 from bridge.db import engine_of, new_session
@@ -212,17 +213,23 @@ def test_deactivated_channels_leave_the_last_results(live_app, providers):
 
 
 def test_readyz_lists_unusable_channels_as_warnings(live_app):
+    with live_app.app_context(), new_session() as db:
+        key = create_api_key(db, name="ops", role="operator", opd_slug=None)
     client = live_app.test_client()
-    before = client.get("/readyz").get_json()["checks"]["channels"]
+    headers = {"Authorization": f"Bearer {key}"}
+    before = client.get("/readyz", headers=headers).get_json()["checks"]["channels"]
     assert before == {"ok": True, "last_checked_at": None, "unusable": []}
 
     results = checks.run_checks(live_app)
-    response = client.get("/readyz")
+    response = client.get("/readyz", headers=headers)
     assert response.status_code == 200, response.get_json()
+    assert "channels" in response.get_json()["warnings"]
+    # Without an operator's key: the verdict only, no targets.
+    assert client.get("/readyz").get_json() == {"status": "ready"}
     entry = response.get_json()["checks"]["channels"]
     when = results[0].checked_at.isoformat().replace("+00:00", "Z")
     assert entry == {
-        "ok": True,
+        "ok": False,
         "last_checked_at": when,
         "unusable": [
             {

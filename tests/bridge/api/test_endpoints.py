@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support import auth, free_port, use_directory
+from tests.support import auth, free_port
 
 
 def test_opds_lists_the_directory_without_secrets(client, keys):
@@ -52,22 +52,38 @@ def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-def test_readyz_reports_each_check(client):
-    response = client.get("/readyz")
+def test_readyz_reports_each_check_to_an_operator_key(client, keys):
+    response = client.get("/readyz", headers=auth(keys["operator"]))
     assert response.status_code == 200, response.get_json()
-    checks = response.get_json()["checks"]
+    body = response.get_json()
+    assert (body["status"], body["warnings"]) == ("ready", [])
+    checks = body["checks"]
     assert checks["database"]["ok"] and checks["database"]["opds"] == 17
     assert checks["broker"]["ok"]
     assert checks["sandbox"] == {"ok": True, "enabled": True}
 
 
-def test_readyz_is_503_naming_what_is_missing(make_app):
+def test_readyz_shows_only_the_verdict_without_an_operator_key(make_app, keys):
+    # Names of channel targets and of secret variables are nobody else's business.
     app = make_app(BRIDGE_SANDBOX="0", BRIDGE_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    client = app.test_client()
+    for headers in ({}, auth(keys["wadule"]), auth(keys["dpupr"]), auth("wdl_unknown")):
+        response = client.get("/readyz", headers=headers)
+        assert (response.status_code, response.get_json()) == (200, {"status": "ready"})
+        assert "FB_TOKEN" not in response.get_data(as_text=True)
+    assert "checks" in client.get("/readyz", headers=auth(keys["operator"])).get_json()
 
-    use_directory(app)
-    response = app.test_client().get("/readyz")
-    assert response.status_code == 503
-    checks = response.get_json()["checks"]
+
+def test_readyz_reports_broker_and_providers_as_warnings(make_app, keys):
+    # Contract section 8: ingest still works, so the process is ready; the operator sees why
+    # forwarding will not.
+    app = make_app(BRIDGE_SANDBOX="0", BRIDGE_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0")
+    response = app.test_client().get("/readyz", headers=auth(keys["operator"]))
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ready"
+    assert body["warnings"] == ["broker", "providers"]
+    checks = body["checks"]
     assert checks["broker"]["ok"] is False
     problems = checks["providers"]["problems"]
     assert problems["whatsapp_group"] == "provider not configured"
@@ -76,9 +92,18 @@ def test_readyz_is_503_naming_what_is_missing(make_app):
 
 
 def test_readyz_without_directory(make_app):
-    response = make_app().test_client().get("/readyz")
-    assert response.status_code == 503
-    assert "directory import" in response.get_json()["checks"]["database"]["error"]
+    from bridge.auth import create_api_key
+    from bridge.db import new_session
+
+    app = make_app()
+    with app.app_context(), new_session() as db:
+        key = create_api_key(db, name="ops", role="operator", opd_slug=None)
+    client = app.test_client()
+    response = client.get("/readyz")
+    assert (response.status_code, response.get_json()) == (503, {"status": "not ready"})
+    body = client.get("/readyz", headers=auth(key)).get_json()
+    assert body["status"] == "not ready"
+    assert "directory import" in body["checks"]["database"]["error"]
 
 
 def test_metrics_count_from_the_database(client, keys):

@@ -152,8 +152,9 @@ def test_a_shared_schema_keeps_nothing_between_requests(client, keys):
     assert set(other.get_json()["errors"]) == {"wadule_id", "title", "body"}
 
 
-def test_ingest_on_the_embedded_defaults(sqlite_env):
+def test_ingest_on_the_embedded_defaults(sqlite_env, tmp_path, monkeypatch):
     # SQLite is the default database: RETURNING and the ordered multi-row insert work there too.
+    monkeypatch.chdir(tmp_path)  # without BRIDGE_SECRET_KEY the app keeps one in ./instance
     app = create_app(settings=Settings.from_env(sqlite_env))
     try:
         use_directory(app)

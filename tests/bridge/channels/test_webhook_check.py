@@ -100,7 +100,7 @@ def test_other_client_errors_answer_with_a_warning(webhook_receiver, status, rea
 def test_refused_connection_is_unusable():
     finding = adapter_for().check(context(f"http://127.0.0.1:{free_port()}/hook"))
     assert finding.verdict is Verdict.UNUSABLE
-    assert finding.reason == "the endpoint does not answer (the connection was refused)"
+    assert finding.reason == "the endpoint does not answer (connection refused)"
 
 
 def test_private_target_is_refused_before_any_request(webhook_receiver):

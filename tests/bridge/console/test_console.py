@@ -25,11 +25,6 @@ NONE = views.MISSING
 PAGES = ("/ops/", "/ops/deliveries", "/ops/opds", "/ops/sandbox", "/ops/complaints/WDL-1")
 
 
-@pytest.fixture(autouse=True)
-def _no_login_delay(monkeypatch):
-    monkeypatch.setattr(views, "FAILED_LOGIN_DELAY", 0)
-
-
 @pytest.fixture
 def operator(directory):
     with directory.app_context(), new_session() as db:
