@@ -31,7 +31,7 @@ from bridge.channels import lane_of
 from bridge.models import BridgeState, Channel, Complaint, Delivery, InboundEvent, Opd, utcnow
 from bridge.senders import LidResolver, Sender, is_responder
 from bridge.statuses import ComplaintStatus, DeliveryPurpose, DeliveryStatus
-from bridge.workflow import Actor, IllegalTransition, change_status, reroute
+from bridge.workflow import Actor, ConcurrentChange, IllegalTransition, change_status, reroute
 
 WORDS = {
     "terima": ComplaintStatus.ACKNOWLEDGED,
@@ -235,7 +235,17 @@ def handle(db: Session, message: Inbound, *, resolver: LidResolver | None = None
     elif complaint is None:
         answer = (f"❌ {tag}: aduan tidak ditemukan. Periksa nomor aduannya.", False, [])
     else:
-        answer = _apply(db, command, complaint, channels, tag)
+        try:
+            answer = _apply(db, command, complaint, channels, tag)
+        except ConcurrentChange:
+            # Another change (an assign, a command in another group) won the race; nothing of
+            # this one was written.
+            answer = (
+                f"❌ {tag}: aduan baru saja berubah (dialihkan atau diperbarui) saat perintah ini"
+                " diproses. Periksa statusnya lalu kirim ulang bila masih perlu.",
+                False,
+                [],
+            )
     text, changed, outbox = answer
     row = Delivery(
         dedupe_key=f"reply:{message.source}:{message.message_key}"[:200],

@@ -43,6 +43,15 @@ class Actor:
 SYSTEM = Actor("system", "bridge")
 
 
+class ConcurrentChange(Exception):
+    """Another change to the complaint (a re-route, a reopen, a status change that moved it to
+    another office's round) committed while this one was being made: nothing was written."""
+
+    def __init__(self, wadule_id: str):
+        super().__init__(f"complaint {wadule_id} changed while this change was being made")
+        self.wadule_id = wadule_id
+
+
 class IllegalTransition(Exception):
     """The complaint cannot go from its current status to the one asked for."""
 
@@ -59,38 +68,43 @@ def change_status(
     *,
     note: str | None,
     actor: Actor,
-    only_from=None,
     at: dt.datetime | None = None,
-) -> bool:
+) -> None:
     """Move ``complaint`` to ``new``: history entry, event, and re-notification on reopen.
 
-    With ``only_from``, a complaint in another status is left alone and False is returned (the
-    delivery engine's "forwarded" is like that). Without it, an illegal transition raises
+    The change applies to the complaint as the caller read it (its ``round``): if a re-route or
+    a reopen happened meanwhile, :class:`ConcurrentChange` is raised and nothing is written, so
+    an answer meant for one office never lands on another's assignment. A status that moved
+    meanwhile is decided again; a transition no longer allowed raises
     :class:`IllegalTransition`.
     """
     at = at or utcnow()
-    current = db.scalar(select(Complaint.status).where(Complaint.id == complaint.id))
-    allowed = (
-        current in [str(s) for s in only_from]
-        if only_from is not None
-        else can_transition(current, new)
-    )
-    if not allowed:
-        if only_from is not None:
-            return False
-        raise IllegalTransition(current, str(new))
-    values: dict[str, Any] = {"status": new, "updated_at": at}
-    if new == ComplaintStatus.REOPENED:
-        values["round"] = Complaint.round + 1
-    changed = db.execute(
-        update(Complaint)
-        .where(Complaint.id == complaint.id, Complaint.status == current)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        # Someone else changed it between our read and write: decide again on the new status.
-        return change_status(db, complaint, new, note=note, actor=actor, only_from=only_from, at=at)
+    seen_round = complaint.round
+    while True:
+        row = db.execute(
+            select(Complaint.status, Complaint.round).where(Complaint.id == complaint.id)
+        ).one()
+        current, round_ = row.status, row.round
+        if round_ != seen_round:
+            raise ConcurrentChange(complaint.wadule_id)
+        if not can_transition(current, new):
+            raise IllegalTransition(current, str(new))
+        values: dict[str, Any] = {"status": new, "updated_at": at}
+        if new == ComplaintStatus.REOPENED:
+            values["round"] = Complaint.round + 1
+        changed = db.execute(
+            update(Complaint)
+            .where(
+                Complaint.id == complaint.id,
+                Complaint.status == current,
+                Complaint.round == seen_round,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed == 1:
+            break
+        # Someone else changed it between our read and write: look again.
     db.add(
         StatusChange(
             complaint_id=complaint.id,
@@ -103,7 +117,7 @@ def change_status(
     )
     set_committed_value(complaint, "status", str(new))
     if new == ComplaintStatus.REOPENED:
-        db.refresh(complaint, ["round"])
+        set_committed_value(complaint, "round", seen_round + 1)
     events.record(db, [events.status_changed(complaint, new, current, note, actor)], at=at)
     if new == ComplaintStatus.REOPENED:
         # The reopened complaint's message carries it whole: what the last round has not sent
@@ -117,7 +131,6 @@ def change_status(
             purpose=DeliveryPurpose.REOPEN,
             note=note,
         )
-    return True
 
 
 def advance(
@@ -171,20 +184,39 @@ def reroute(
 ) -> None:
     """Send the complaint to another OPD: back to ``received``, a new round of deliveries.
 
-    Deliveries of the old round that have not gone out are cancelled (``dead`` with the reason).
+    Applies to the complaint as the caller read it (its office and round): when another change
+    won the race (two assigns, an assign and a command), :class:`ConcurrentChange` is raised and
+    nothing is written, so a complaint is never forwarded to two offices at once. Deliveries of
+    the old round that have not gone out are cancelled (``dead`` with the reason).
     """
     at = utcnow()
-    from_slug = db.scalar(select(Opd.slug).where(Opd.id == complaint.opd_id))
-    previous = complaint.status
+    from_id, seen_round, previous = complaint.opd_id, complaint.round, complaint.status
+    moved = db.execute(
+        update(Complaint)
+        .where(
+            Complaint.id == complaint.id,
+            Complaint.round == seen_round,
+            Complaint.opd_id == from_id,
+        )
+        .values(
+            opd_id=to_opd.id,
+            status=ComplaintStatus.RECEIVED,
+            round=seen_round + 1,
+            updated_at=at,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        raise ConcurrentChange(complaint.wadule_id)
+    from_slug = db.scalar(select(Opd.slug).where(Opd.id == from_id))
+    set_committed_value(complaint, "opd_id", to_opd.id)
+    set_committed_value(complaint, "opd", to_opd)
+    set_committed_value(complaint, "status", str(ComplaintStatus.RECEIVED))
+    set_committed_value(complaint, "round", seen_round + 1)
+    set_committed_value(complaint, "updated_at", at)
     _cancel_unsent(
-        db, complaint, before_round=complaint.round + 1, reason=f"re-routed to {to_opd.slug}"
+        db, complaint, before_round=complaint.round, reason=f"re-routed to {to_opd.slug}"
     )
-    complaint.opd = to_opd
-    complaint.opd_id = to_opd.id
-    complaint.status = ComplaintStatus.RECEIVED
-    complaint.round = complaint.round + 1
-    complaint.updated_at = at
-    db.flush()
     db.add(
         StatusChange(
             complaint_id=complaint.id,
@@ -195,7 +227,6 @@ def reroute(
             at=at,
         )
     )
-    db.refresh(to_opd)
     _add_round(db, complaint, to_opd.channels, at=at, purpose=DeliveryPurpose.REROUTE, note=note)
     events.record(
         db,

@@ -17,7 +17,13 @@ from bridge.complaints import ConflictError, ingest, load_complaint
 from bridge.models import Complaint, Opd
 from bridge.routing import NoTriageError
 from bridge.statuses import Role
-from bridge.workflow import Actor, IllegalTransition, change_status, reroute
+from bridge.workflow import (
+    Actor,
+    ConcurrentChange,
+    IllegalTransition,
+    change_status,
+    reroute,
+)
 from schemas import (
     ComplaintCreateSchema,
     ComplaintListSchema,
@@ -154,7 +160,7 @@ class Status(MethodView):
         db = database.session()
         try:
             change_status(db, complaint, data["status"], note=data.get("note"), actor=actor)
-        except IllegalTransition as exc:
+        except (IllegalTransition, ConcurrentChange) as exc:
             db.rollback()
             abort(409, message=str(exc))
         db.commit()
@@ -167,6 +173,7 @@ class Assign(MethodView):
     @require(Role.OPERATOR)
     @blp.arguments(AssignSchema)
     @blp.response(200, ComplaintSchema)
+    @blp.alt_response(409, description="With that OPD already, or changed by another request")
     def post(self, data, wadule_id):
         """Re-route a complaint to another OPD: back to ``received`` and forwarded there."""
         complaint = _get_visible(wadule_id)
@@ -176,13 +183,17 @@ class Assign(MethodView):
             abort(422, message="unknown OPD", errors={"opd": ["No active OPD with this slug."]})
         if target.id == complaint.opd_id:
             abort(409, message=f"the complaint is with {target.slug} already")
-        reroute(
-            db,
-            complaint,
-            target,
-            note=data.get("note"),
-            actor=Actor("operator", current_principal().name),
-        )
+        try:
+            reroute(
+                db,
+                complaint,
+                target,
+                note=data.get("note"),
+                actor=Actor("operator", current_principal().name),
+            )
+        except ConcurrentChange as exc:
+            db.rollback()
+            abort(409, message=f"{exc}; read it again before re-routing")
         db.commit()
         db.expire_all()
         return _shown(_get_visible(wadule_id))
