@@ -92,6 +92,8 @@ PHONES = [
     "0812.3456.7890",
     "0812 \u00b7 3456 \u00b7 7890",
     "0812\u20223456\u20227890",
+    "0812\u30fc3456\u30fc7890",  # katakana prolonged sound mark, a letter that looks a dash
+    in_script(ARABIC, "0812\u06403456\u06407890"),  # Arabic-Indic digits, tatweel
     "0812 / 3456 / 7890",
     "0812 -- 3456 -- 7890",
     "0812~3456~7890",
@@ -172,6 +174,7 @@ NIKS = [
     in_script(ARABIC, "3501012345670001"),
     in_script(DEVANAGARI, "3501 0123 4567 0001"),
     "6271 0123 4567 0001",  # Central Kalimantan, which starts like +62
+    "6208000000000 000",  # ... and reads as +62 808… for 13 digits
     "1100 0000 0000 0000",
 ]
 EMAILS = [
@@ -315,7 +318,21 @@ def test_spans_are_exact():
         f"{PLACEHOLDER} dan (lihat {PLACEHOLDER})"
     )
     assert redact("tgl 12-11-2026, 0812-3456-7890") == f"tgl 12-11-2026, {PLACEHOLDER}"
+    assert redact("RT 02 0812 3456 7890") == f"RT 02 {PLACEHOLDER}"
+    assert redact("RT 081 2345 6789") == f"RT {PLACEHOLDER}"  # no RT has number 81
     assert redact("surel budi@gmail.com. Terima kasih") == f"surel {PLACEHOLDER}. Terima kasih"
+
+
+def test_the_rest_of_a_run_with_a_phone_goes_too_but_dates_and_years():
+    # A short number joined to a phone may be a piece of it read the wrong way: it goes, but a
+    # date, a time or a year stays.
+    assert redact("No. 15, 0812 3456 7890") == f"No. {PLACEHOLDER}, {PLACEHOLDER}"
+    assert redact("2024, 0812 3456 7890, 12-11-2026 08.30") == (
+        f"2024, {PLACEHOLDER}, 12-11-2026 08.30"
+    )
+    # "0357 881234" and "62 357 881234" side by side: the first phone reaches into the second,
+    # a NIK can be read across them; nothing of either is left.
+    assert redact("(0357) 881234 62 357 881234 021 1234 5678") == PLACEHOLDER
 
 
 def test_three_letter_name_parts_go_only_as_a_word():
