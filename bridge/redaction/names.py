@@ -62,7 +62,9 @@ def _name_patterns(name: str) -> tuple[re.Pattern[str], ...]:
         # The whole name, spaced or joined any way, goes as one piece ("Al Ma'ruf").
         whole = r"[\W_]{0,3}".join(_spelling(w, spaced=False) for w in words)
         patterns.append(re.compile(rf"(?<![a-z]){whole}(?![a-z])"))
-    for part in {_plain(fold(p).text) for p in name_parts(name)}:
+    # Parts of the folded name, so that accents or invisible characters in the name as given
+    # ("Bu\u0301di", "Bu\u200bdi") do not cut it into pieces.
+    for part in {_plain(p) for p in name_parts(fold(name).text)}:
         pattern = _spelling(part, spaced=True)
         if len(part) < NAME_PART_INSIDE_WORDS:
             pattern = rf"(?<![a-z]){pattern}(?![a-z])"
