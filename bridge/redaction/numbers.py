@@ -53,6 +53,9 @@ _NOT_PERSONAL = re.compile(
     )
 )
 
+# Every pattern above holds one of these: a cheap test before the long one.
+_LABEL_HINT = re.compile(r"r[ptw]|rupiah|idr|wdl|km|gg|gang|blok|jt|juta|ribu|rb|mil|tril")
+
 # Digits spelled as words ("nol delapan satu dua ..."), mixed with digit groups or not.
 _DIGIT_WORDS = (
     "nol|kosong|satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan"
@@ -76,10 +79,12 @@ def number_spans(folded: Folded) -> Iterable[tuple[int, int]]:
         # (" triliun"), so a window of 12 characters around it is enough; the patterns' own
         # look-behinds still see the text before the window.
         low, high = max(0, run_start - 12), min(len(text), run_end + 12)
-        window = list(text[low:high])
-        for match in _NOT_PERSONAL.finditer(text, low, high):
-            window[match.start() - low : match.end() - low] = "x" * len(match.group())
-        masked = "".join(window)
+        masked = text[low:high]
+        if _LABEL_HINT.search(masked):
+            window = list(masked)
+            for match in _NOT_PERSONAL.finditer(text, low, high):
+                window[match.start() - low : match.end() - low] = "x" * len(match.group())
+            masked = "".join(window)
         for part in _RUN.finditer(masked, run_start - low, run_end - low):
             offset = low + part.start()
             groups = [(offset + m.start(), offset + m.end()) for m in _GROUP.finditer(part.group())]
@@ -204,8 +209,8 @@ def _national(digits: str, plus: bool) -> str | None:
 
 def _benign(values: list[str], seps: list[str], start: int, end: int) -> bool:
     """Whether groups ``start:end`` are all dates (with or without a time), times and years."""
-    if any(len(v) > 4 for v in values[start:end]):
-        return False
+    if any(len(v) > 4 for v in values[start:end]) or not any(_items(values, seps, start, end)):
+        return False  # (most runs fail at once: "0812" is no date, time or year)
     # fits[i]: groups i:end can be read as such items, one after the other. Items are not
     # joined by a bare "." or ":", or "08.00.00.00…" would read as times.
     fits = [False] * (end - start) + [True]
