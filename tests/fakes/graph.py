@@ -13,7 +13,9 @@ Supported:
   newest first, with ``fields=id,message``.
 - ``POST /{ig-user-id}/media`` (``image_url``, ``caption`` ≤ 2200): the fake *fetches*
   ``image_url`` over HTTP and requires a JPEG (else code 9004 subcode 2207052), then keeps the
-  container ``IN_PROGRESS`` for ``processing_polls`` status reads before ``FINISHED``.
+  container ``IN_PROGRESS`` for ``processing_polls`` status reads before ``FINISHED``, or, with
+  ``processing_seconds``, until that long after its creation whatever the reads (Meta processes
+  the media on its own time; the Content Publishing guide has clients look again later).
 - ``GET /{container-id}?fields=status_code`` → ``IN_PROGRESS`` | ``FINISHED`` | ``PUBLISHED`` |
   ``ERROR`` | ``EXPIRED``.
 - ``POST /{ig-user-id}/media_publish`` (``creation_id``): only a ``FINISHED`` container of that
@@ -81,6 +83,8 @@ class Container:
     image: bytes
     polls_left: int
     status: str = "IN_PROGRESS"
+    #: ``time.monotonic()`` from which it is FINISHED (time-based processing), or None.
+    ready_at: float | None = None
     media_id: str | None = None
 
 
@@ -101,6 +105,7 @@ class FakeGraph(FakeServer):
         *,
         tokens: dict[str, set[str] | None] | None = None,
         processing_polls: int = 1,
+        processing_seconds: float | None = None,
         quota_total: int = QUOTA_TOTAL,
         duplicate_window: int = 10,
     ) -> None:
@@ -108,6 +113,7 @@ class FakeGraph(FakeServer):
         # None as the id set: the token may act for any object.
         self.tokens = dict(tokens if tokens is not None else {FB_TOKEN: None, IG_TOKEN: None})
         self.processing_polls = processing_polls
+        self.processing_seconds = processing_seconds
         self.quota_total = quota_total
         self.duplicate_window = duplicate_window
         self.usage = {"call_count": 5, "total_cputime": 3, "total_time": 4}
@@ -374,7 +380,9 @@ class FakeGraph(FakeServer):
             container = Container(
                 self._next_id(), ig_user_id, image_url, caption, image, self.processing_polls
             )
-            if container.polls_left <= 0:
+            if self.processing_seconds is not None:
+                container.ready_at = time.monotonic() + self.processing_seconds
+            elif container.polls_left <= 0:
                 container.status = "FINISHED"
             self.containers[container.id] = container
         return self._answer(200, {"id": container.id})
@@ -411,9 +419,13 @@ class FakeGraph(FakeServer):
                     ),
                 )
             if container.status == "IN_PROGRESS":
-                container.polls_left -= 1
-                if container.polls_left < 0:
-                    container.status = "FINISHED"
+                if container.ready_at is not None:
+                    if time.monotonic() >= container.ready_at:
+                        container.status = "FINISHED"
+                else:
+                    container.polls_left -= 1
+                    if container.polls_left < 0:
+                        container.status = "FINISHED"
             return self._answer(200, {"status_code": container.status, "id": container.id})
 
     def _publish(self, ig_user_id: str, params: dict[str, str]) -> Response:
