@@ -12,8 +12,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import and_, bindparam, exists, func, select, text, tuple_, update
+from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bridge.channels import ChannelAdapter, OutgoingMessage
@@ -21,9 +21,6 @@ from bridge.models import Complaint, Delivery
 from bridge.outbox import resources
 from bridge.ratelimit import Slot
 from bridge.statuses import CLAIMABLE, DeliveryStatus, Lane
-
-#: Unfinished rows: a later row to the same target waits for these (see :func:`pick`).
-OPEN = frozenset({*CLAIMABLE, DeliveryStatus.SENDING})
 
 
 @dataclasses.dataclass
@@ -56,93 +53,184 @@ def due(now: dt.datetime):
 
 
 def oldest_due(now: dt.datetime, lane: Lane, limit: int, *, besides: Sequence[int] = ()):
-    """The ``limit`` oldest due rows of ``lane`` no other transaction has locked, locked for
-    ours: the queue-table pattern, served in order by ``ix_deliveries_claimable``."""
+    """The ``limit`` oldest due rows of ``lane`` (id, kind, target), served in order by
+    ``ix_deliveries_claimable``."""
     return (
-        select(Delivery.id)
+        select(Delivery.id, Delivery.kind, Delivery.target)
         .where(Delivery.lane == lane, due(now), Delivery.id.not_in(list(besides)))
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
 
 
 def pick(
     db: Session, ids: Sequence[int], lane: Lane, now: dt.datetime, *, limit: int | None
 ) -> list[Delivery]:
-    """Due rows of ``lane`` among ``ids`` that no other worker holds, then (with ``limit``) the
-    oldest other due rows of the lane up to ``limit``; loaded with channel, complaint and OPD,
-    locked (PostgreSQL skips rows another transaction has locked; SQLite's claim re-checks).
+    """The rows this batch sends, locked for its claim: the due rows of ``ids`` first, then
+    (with ``limit``) the oldest other due rows of the lane, up to ``limit`` in all.
 
-    One target's rows go out in order: a row is left for later while an older unfinished row
-    of the same target is due or being sent elsewhere (whoever sends that one rings for it
-    afterwards, :func:`followers`). An older row waiting for a retry does not hold it up.
+    A worker takes whole targets: the rows it takes for one target are that target's oldest due
+    rows, in id order, and no other worker sends to that target meanwhile (a target with a row
+    ``sending`` is left alone; on PostgreSQL concurrent claims also take a transaction-scoped
+    advisory lock per target, SQLite runs one claim at a time). So one target's rows go out in
+    the order they were queued, whoever sends them, while different targets go side by side.
+    A row waiting for a retry does not hold the target up.
     """
-    picked = list(
+    own = [tuple(r) for r in db.execute(_candidates(now, lane).where(Delivery.id.in_(list(ids))))]
+    others = []
+    if limit is not None and len(own) < limit:
+        others = [tuple(r) for r in db.execute(oldest_due(now, lane, 3 * limit, besides=ids))]
+    order: dict[tuple[str, str], None] = {}
+    for _id, kind, target in (*own, *others):
+        order.setdefault((kind, target), None)
+    targets = [t for t in order if t not in _busy(db, list(order))]
+    targets = _take_targets(db, targets)
+    if not targets:
+        return []
+    if limit is None:
+        # Only the rows asked for, and only those whose turn it is in their target's queue.
+        asked = {row_id for row_id, _kind, _target in own}
+        chosen = [i for i in _heads(db, targets, now, 10 * PER_TARGET * len(own)) if i in asked]
+    else:
+        chosen = _heads(db, targets, now, limit)
+    if not chosen:
+        return []
+    locked = set(
         db.scalars(
             select(Delivery.id)
-            .where(Delivery.id.in_(list(ids)), Delivery.lane == lane, due(now))
+            .where(Delivery.id.in_(chosen))
             .order_by(Delivery.id)
             .with_for_update(skip_locked=True)
         )
     )
-    if limit is not None and len(picked) < limit:
-        picked += db.scalars(oldest_due(now, lane, limit - len(picked), besides=ids))
-    if not picked:
-        return []
     loaded = db.scalars(
         select(Delivery)
-        .where(Delivery.id.in_(picked))
+        .where(Delivery.id.in_(sorted(_in_order(db, chosen, locked))))
         .options(
             joinedload(Delivery.channel),
             joinedload(Delivery.complaint).joinedload(Complaint.opd),
         )
     ).all()
-    held_back = _behind_others(db, loaded, now)
-    return sorted((d for d in loaded if d.id not in held_back), key=lambda d: d.id)
+    return sorted(loaded, key=lambda d: d.id)
 
 
-def _behind_others(db: Session, rows: Sequence[Delivery], now: dt.datetime) -> set[int]:
-    """Rows of ``rows`` that an older, unfinished row of the same target (not among ``rows``)
-    must precede: that row is being sent, or is due and another worker is taking it."""
-    targets = {(d.kind, d.target) for d in rows}
-    mine = {d.id for d in rows}
-    open_ = bindparam(None, sorted(OPEN), expanding=True, literal_execute=True)
-    first_open = dict(
-        ((kind, target), first)
-        for kind, target, first in db.execute(
-            select(Delivery.kind, Delivery.target, func.min(Delivery.id))
-            .where(
-                tuple_(Delivery.kind, Delivery.target).in_(sorted(targets)),
-                Delivery.status.in_(open_),
-                Delivery.id.not_in(sorted(mine)),
-                or_(
-                    Delivery.status == DeliveryStatus.SENDING,
-                    Delivery.next_attempt_at <= now,
-                ),
-            )
-            .group_by(Delivery.kind, Delivery.target)
+def _in_order(db: Session, chosen: list[int], locked: set[int]) -> list[int]:
+    """``chosen`` rows we could lock, each target's only up to its first row we could not (a
+    row another transaction holds, e.g. a re-route cancelling it): never one behind it."""
+    kinds = dict(
+        ((row_id), (kind, target))
+        for row_id, kind, target in db.execute(
+            select(Delivery.id, Delivery.kind, Delivery.target).where(Delivery.id.in_(chosen))
         )
     )
+    stopped: set[tuple[str, str]] = set()
+    kept = []
+    for row_id in chosen:
+        target = kinds.get(row_id)
+        if target in stopped:
+            continue
+        if row_id not in locked:
+            stopped.add(target)
+            continue
+        kept.append(row_id)
+    return kept
+
+
+#: Most rows of one target a batch takes (they go out one after the other, in order).
+PER_TARGET = 5
+
+
+def _candidates(now: dt.datetime, lane: Lane):
+    return (
+        select(Delivery.id, Delivery.kind, Delivery.target)
+        .where(Delivery.lane == lane, due(now))
+        .order_by(Delivery.id)
+    )
+
+
+def _busy(db: Session, targets: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Targets another worker is sending to now."""
+    if not targets:
+        return set()
     return {
-        d.id
-        for d in rows
-        if (first := first_open.get((d.kind, d.target))) is not None and first < d.id
+        (kind, target)
+        for kind, target in db.execute(
+            select(Delivery.kind, Delivery.target)
+            .where(
+                tuple_(Delivery.kind, Delivery.target).in_(targets),
+                Delivery.status == DeliveryStatus.SENDING,
+            )
+            .distinct()
+        )
     }
 
 
-def followers(db: Session, targets: set[tuple[str, str]], now: dt.datetime) -> list[Delivery]:
-    """Due rows of ``targets``: a batch rings for them once its own rows to those targets are
-    recorded, since :func:`pick` left them waiting for those."""
-    if not targets:
-        return []
-    return list(
-        db.execute(
-            select(Delivery.id, Delivery.lane).where(
-                tuple_(Delivery.kind, Delivery.target).in_(sorted(targets)), due(now)
-            )
+def _take_targets(db: Session, targets: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The targets this claim may take, in order. PostgreSQL: those whose advisory lock we got
+    (held until the claim commits, by when their rows are ``sending``). SQLite: all of them;
+    its claims run one at a time, and the claim re-checks that no row of the target is sent
+    by someone else."""
+    if not targets or db.get_bind().dialect.name != "postgresql":
+        return targets
+    keys = [f"{kind}:{target}" for kind, target in targets]
+    got = set(
+        db.scalars(
+            text(
+                "SELECT key FROM unnest(CAST(:keys AS text[])) AS key"
+                " WHERE pg_try_advisory_xact_lock(hashtextextended(key, 0))"
+            ),
+            {"keys": keys},
         )
     )
+    return [t for t, key in zip(targets, keys, strict=True) if key in got]
+
+
+def _heads(db: Session, targets: list[tuple[str, str]], now: dt.datetime, limit: int) -> list[int]:
+    """Up to :data:`PER_TARGET` oldest due rows of each target, up to ``limit`` rows, taking
+    the targets in the order given."""
+    rank = (
+        func.row_number()
+        .over(partition_by=(Delivery.kind, Delivery.target), order_by=Delivery.id)
+        .label("rank")
+    )
+    ranked = (
+        select(Delivery.id, Delivery.kind, Delivery.target, rank)
+        .where(tuple_(Delivery.kind, Delivery.target).in_(targets), due(now))
+        .subquery()
+    )
+    heads: dict[tuple[str, str], list[int]] = {}
+    for row_id, kind, target, _rank in db.execute(
+        select(ranked).where(ranked.c.rank <= PER_TARGET).order_by(ranked.c.id)
+    ):
+        heads.setdefault((kind, target), []).append(row_id)
+    chosen: list[int] = []
+    for target in targets:
+        room = limit - len(chosen)
+        if room <= 0:
+            break
+        chosen += heads.get(target, [])[:room]
+    return chosen
+
+
+def followers(
+    db: Session, targets: set[tuple[str, str]], now: dt.datetime, limit: int
+) -> list[tuple[int, str]]:
+    """Up to ``limit`` due rows (id, lane) of ``targets``, the oldest first: a batch rings for
+    them once its own rows to those targets are recorded, so a target's queue keeps moving."""
+    if not targets:
+        return []
+    return [
+        (row_id, lane)
+        for row_id, lane in db.execute(
+            select(Delivery.id, Delivery.lane)
+            .where(tuple_(Delivery.kind, Delivery.target).in_(sorted(targets)), due(now))
+            .order_by(Delivery.id)
+            .limit(limit)
+            # Rows another transaction holds are its business (and waiting for them could
+            # wait on a claim that waits on us).
+            .with_for_update(skip_locked=True)
+        )
+    ]
 
 
 def claim(db: Session, rows: list[Delivery], token: str, now: dt.datetime, settings):
@@ -184,6 +272,9 @@ def claim(db: Session, rows: list[Delivery], token: str, now: dt.datetime, setti
     return [a for a in attempts if a.slot is not None or a.outcome is not None], throttled
 
 
+_other = aliased(Delivery)
+
+
 def _take(db: Session, ids: list[int], token: str, now, settings, *, count: bool = True):
     """The claim itself, re-checking that each row is still due: ``{id: attempts}`` taken."""
     if not ids:
@@ -195,6 +286,12 @@ def _take(db: Session, ids: list[int], token: str, now, settings, *, count: bool
                 Delivery.id.in_(ids),
                 Delivery.status.in_([s.value for s in CLAIMABLE]),
                 Delivery.next_attempt_at <= now,
+                ~exists().where(
+                    _other.kind == Delivery.kind,
+                    _other.target == Delivery.target,
+                    _other.status == DeliveryStatus.SENDING,
+                    _other.claim_token != token,
+                ),
             )
             .values(
                 status=DeliveryStatus.SENDING,

@@ -409,7 +409,7 @@ def _record(
 def _ring_followers(db: Session, targets: set[tuple[str, str]], now: dt.datetime) -> None:
     """Rows of these targets that are due now (handed back, or left waiting behind ours by
     :func:`bridge.outbox.claim.pick`) are rung for after the commit."""
-    followers = claims.followers(db, targets, now)
+    followers = claims.followers(db, targets, now, resources.settings().delivery_batch)
     if not followers:
         return
     db.execute(

@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from bridge import messages, outbox
 from bridge.db import new_session
@@ -331,12 +331,11 @@ def test_one_groups_rows_go_out_in_order(engine_app, waha):
     app = engine_app(BRIDGE_DELIVERY_BATCH="3")
     ids = [submit(app, f"WDL-O{n}") for n in range(5)]
     with app.app_context():
-        # Rung for the newest row: the older ones of its group go first, and the newest
-        # waits while two older ones are still due elsewhere.
+        # Rung for the newest row: its group's oldest rows go first, in order.
         first = outbox.deliver_batch([ids[4]])
-        assert list(first.results) == [ids[0], ids[1]]
+        assert list(first.results) == [ids[0], ids[1], ids[2]]
         second = outbox.deliver_batch([ids[4]])
-        assert list(second.results) == [ids[2], ids[3], ids[4]]
+        assert list(second.results) == [ids[3], ids[4]]
     sent = [request.json["text"] for request in waha.requests]
     assert [text.split("#", 1)[1].split("*", 1)[0] for text in sent] == [
         f"WDL-O{n}" for n in range(5)
@@ -356,19 +355,38 @@ def test_rows_another_worker_holds_are_skipped_not_waited_for(engine_app, waha):
     assert row(app, held).status == "pending"
 
 
-def test_a_row_waits_while_an_older_one_of_its_group_is_held_elsewhere(engine_app, waha):
+def test_a_row_waits_while_another_worker_claims_its_group(engine_app, waha):
     app = engine_app(BRIDGE_DELIVERY_BATCH="5")
     held, later = submit(app, "WDL-HELD"), submit(app, "WDL-LATER")
     with app.app_context(), new_session() as holder:
-        holder.execute(select(Delivery.id).where(Delivery.id == held).with_for_update()).all()
+        # Another worker's claim is under way for this group: it holds the group's advisory
+        # lock until its claim commits (bridge.outbox.claim).
+        key = f"whatsapp_group:{GROUP}"
+        taken = holder.scalar(
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+        assert taken
         with app.app_context():
             batch = outbox.deliver_batch([later])
         holder.rollback()
-    # The other worker sends the older row first; then the later one goes (rung by it).
+    # Nothing jumped the queue; once the group is free, its rows go in order.
     assert batch.results == {}
     assert row(app, later).status == "pending"
     with app.app_context():
-        assert list(outbox.deliver_batch([held]).results) == [held, later]
+        assert list(outbox.deliver_batch([later]).results) == [held, later]
+
+
+def test_a_group_being_sent_to_is_left_to_its_sender(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_BATCH="5")
+    first, second = submit(app, "WDL-A"), submit(app, "WDL-B")
+    with app.app_context(), new_session() as db:
+        db.execute(
+            update(Delivery).where(Delivery.id == first).values(status="sending", claim_token="x")
+        )
+        db.commit()
+    with app.app_context():
+        assert outbox.deliver_batch([second]).results == {}
+    assert row(app, second).status == "pending" and waha.requests == []
 
 
 def test_one_group_gets_one_send_per_window_within_a_batch(engine_app, waha):

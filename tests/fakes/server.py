@@ -188,6 +188,8 @@ class FakeServer:
         self._stopping = threading.Event()
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: Seconds every answer takes (a provider that is not instant; benchmarks set it).
+        self.latency = 0.0
 
     # Lifecycle
 
@@ -356,6 +358,8 @@ class FakeServer:
         elif isinstance(action, Reply):
             response = action.response
         if response is None:
+            if self.latency and self._stopping.wait(self.latency):
+                return
             try:
                 response = self.handle(request)
             except Exception as exc:  # a bug in a fake must show up as a 500, not a hang
