@@ -82,6 +82,8 @@ def change_status(
     values: dict[str, Any] = {"status": new, "updated_at": at}
     if new == ComplaintStatus.REOPENED:
         values["round"] = Complaint.round + 1
+        # The SLA's resolve clock starts again (bridge.sla): the ladder looks at it now.
+        values["next_sla_at"] = at
     changed = db.execute(
         update(Complaint)
         .where(Complaint.id == complaint.id, Complaint.status == current)
@@ -184,6 +186,8 @@ def reroute(
     complaint.status = ComplaintStatus.RECEIVED
     complaint.round = complaint.round + 1
     complaint.updated_at = at
+    # The new office's SLA clocks start now (bridge.sla): the ladder looks at it now.
+    complaint.next_sla_at = at
     db.flush()
     db.add(
         StatusChange(
