@@ -674,3 +674,16 @@ def test_the_upgrade_starts_the_ladders_of_open_complaints(tmp_path):
         engine.dispose()
     # Open complaints get their first look at once; closed ones have no clock to run.
     assert rows == {"WDL-OPEN": "2026-11-02 03:00:00.000000", "WDL-DONE": None}
+
+
+def test_beat_runs_the_ladder_every_minute(bridge):
+    from bridge.queue import HOUSEKEEPING_QUEUE, SLA_TASK, celery_config
+
+    entry = celery_config(bridge.config["BRIDGE_SETTINGS"])["beat_schedule"]["sla-ladder"]
+    assert (entry["task"], entry["schedule"]) == (SLA_TASK, 60.0)
+    assert entry["options"]["queue"] == HOUSEKEEPING_QUEUE
+    import workers.tasks  # noqa: F401  (registers the tasks)
+
+    task = bridge.extensions["celery"].tasks[SLA_TASK]
+    # Run as a worker would, at the real time: the summary of the run.
+    assert set(task.apply().get()) == {"looked", "steps", "notices"}
