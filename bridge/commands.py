@@ -178,8 +178,15 @@ def quoted_complaint(db: Session, message: Inbound) -> Complaint | None:
             Delivery.kind == message.kind,
             Delivery.target == message.group,
             Delivery.external_id.in_(message.quoted),
+            # The complaint itself, or an SLA reminder/escalation about it (bridge.sla).
             Delivery.purpose.in_(
-                [DeliveryPurpose.FORWARD, DeliveryPurpose.REOPEN, DeliveryPurpose.REROUTE]
+                [
+                    DeliveryPurpose.FORWARD,
+                    DeliveryPurpose.REOPEN,
+                    DeliveryPurpose.REROUTE,
+                    DeliveryPurpose.REMINDER,
+                    DeliveryPurpose.ESCALATION,
+                ]
             ),
         )
         .order_by(Delivery.id.desc())

@@ -94,6 +94,8 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
         "submitted_at": data.get("submitted_at"),
         "created_at": now,
         "updated_at": now,
+        # The SLA clocks start now (bridge.sla): the ladder takes its first look.
+        "next_sla_at": now,
     }
     rows = outbox_rows(
         data["wadule_id"], data["confidential"], chosen.opd.channels, round_=1, now=now

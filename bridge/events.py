@@ -29,6 +29,8 @@ EVENT_SEQ = "events"
 STATUS_CHANGED = "complaint.status_changed"
 REROUTED = "complaint.rerouted"
 DELIVERY_UPDATED = "complaint.delivery_updated"
+SLA_REMINDER = "complaint.sla_reminder"
+ESCALATED = "complaint.escalated"
 
 #: ``(type, complaint, data)``: an event not yet numbered.
 NewEvent = tuple[str, Complaint | None, dict[str, Any]]
@@ -156,5 +158,46 @@ def delivery_updated(
             "status": str(status),
             "external_id": external_id or delivery.external_id,
             "error": error,
+        },
+    )
+
+
+def sla_reminder(
+    complaint: Complaint, *, sla: str, stage: int, due_at: dt.datetime, to: Sequence[str]
+) -> NewEvent:
+    """``complaint.sla_reminder``: the office's ``sla`` (``answer`` or ``resolve``) ran out
+    at ``due_at``; ``to`` holds the OPD slugs whose groups were reminded (stage 1)."""
+    return _sla_step(SLA_REMINDER, complaint, sla=sla, stage=stage, due_at=due_at, to=to)
+
+
+def escalated(
+    complaint: Complaint, *, sla: str, stage: int, due_at: dt.datetime, to: Sequence[str]
+) -> NewEvent:
+    """``complaint.escalated``: twice (stage 2, to triage) or three times (stage 3, to the
+    leadership) the office's ``sla`` passed at ``due_at``; ``to`` holds the OPD slugs whose
+    groups were told, empty when there was nobody to tell."""
+    return _sla_step(ESCALATED, complaint, sla=sla, stage=stage, due_at=due_at, to=to)
+
+
+def _sla_step(
+    type_: str,
+    complaint: Complaint,
+    *,
+    sla: str,
+    stage: int,
+    due_at: dt.datetime,
+    to: Sequence[str],
+) -> NewEvent:
+    return (
+        type_,
+        complaint,
+        {
+            "wadule_id": complaint.wadule_id,
+            "status": str(complaint.status),
+            "opd": complaint.opd_slug,
+            "sla": sla,
+            "stage": stage,
+            "due_at": iso(due_at),
+            "to": list(to),
         },
     )

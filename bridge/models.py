@@ -143,6 +143,15 @@ class Complaint(Base):
     """A complaint mirrored from Wadule. ``content_hash`` tells an identical replay from a clash."""
 
     __tablename__ = "complaints"
+    __table_args__ = (
+        # The SLA ladder's look-up of what is due (bridge.sla; migration 0009).
+        Index(
+            "ix_complaints_next_sla_at",
+            "next_sla_at",
+            postgresql_where=text("next_sla_at IS NOT NULL"),
+            sqlite_where=text("next_sla_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     wadule_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -164,6 +173,9 @@ class Complaint(Base):
     submitted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: When the SLA ladder (:mod:`bridge.sla`) should look at the complaint next; None: no
+    #: clock runs. Set to the clock's start where one starts (ingest, re-route, reopen).
+    next_sla_at: Mapped[dt.datetime | None]
 
     opd: Mapped[Opd] = relationship()
     deliveries: Mapped[list[Delivery]] = relationship(
@@ -477,3 +489,27 @@ class LoginThrottle(Base):
     retry_at: Mapped[dt.datetime | None]
     locked_until: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SlaStep(Base):
+    """A step of the SLA ladder that was taken (contract section 10): one row per complaint,
+    clock (``answer`` or ``resolve``), stage (1 reminder, 2 triage, 3 leadership) and clock
+    start, so each step happens once across restarts and a clock that starts again (re-route,
+    reopen) climbs a fresh ladder. See :mod:`bridge.sla`."""
+
+    __tablename__ = "sla_steps"
+    __table_args__ = (UniqueConstraint("complaint_id", "clock", "stage", "clock_start"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    clock: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[int] = mapped_column(Integer)
+    clock_start: Mapped[dt.datetime]
+    #: The real deadline (the step may have gone out later, at the next working hour).
+    due_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: The OPD slugs whose groups were told (empty: nobody to tell, e.g. no leadership).
+    recipients: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+    def __repr__(self) -> str:
+        return f"SlaStep({self.complaint_id}, {self.clock!r}, {self.stage})"

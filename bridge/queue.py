@@ -32,6 +32,7 @@ WAKE_TASK = "bridge.wake_outbox"
 PUSH_TASK = "bridge.push_events"
 CHECK_TASK = "bridge.check_channels"
 PRUNE_TASK = "bridge.prune"
+SLA_TASK = "bridge.sla_ladder"
 #: Checking every channel may wait on many slow providers (each call is bounded).
 CHECK_TIME_LIMIT = 900
 
@@ -100,6 +101,13 @@ def celery_config(settings) -> dict:
                 "task": CHECK_TASK,
                 "schedule": crontab(minute=30, hour=23),
                 "options": {"queue": HOUSEKEEPING_QUEUE},
+            },
+            # Every minute: reminders and escalations that are due (bridge.sla). A run that
+            # has waited past the next one is worth nothing: the next one does the same.
+            "sla-ladder": {
+                "task": SLA_TASK,
+                "schedule": 60.0,
+                "options": {"queue": HOUSEKEEPING_QUEUE, "expires": 60.0},
             },
             # Daily, at night: 03:15 WIB (20:15 UTC).
             "prune": {

@@ -38,6 +38,10 @@ class DeliveryPurpose(enum.StrEnum):
     REROUTE = "reroute"
     #: The bridge answering a group command (its text rendered already).
     REPLY = "reply"
+    #: An office's SLA ran out: a reminder in its own group (bridge.sla, stage 1).
+    REMINDER = "reminder"
+    #: Twice or three times an SLA: to the triage and the leadership groups (bridge.sla).
+    ESCALATION = "escalation"
 
     @property
     def carries_complaint(self) -> bool:
@@ -106,6 +110,8 @@ COMPLAINT_TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
 }
 
 CLOSED_STATUSES = frozenset({C.RESOLVED, C.REJECTED})
+#: The office has answered (``terima`` or later): the SLA's ``answer`` clock stops.
+ANSWERED_STATUSES = frozenset(_OPEN_AFTER_RECEIPT)
 
 
 def can_transition(current: ComplaintStatus, new: ComplaintStatus) -> bool:

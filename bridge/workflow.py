@@ -92,6 +92,8 @@ def change_status(
         values: dict[str, Any] = {"status": new, "updated_at": at}
         if new == ComplaintStatus.REOPENED:
             values["round"] = Complaint.round + 1
+            # The SLA's resolve clock starts again (bridge.sla): the ladder looks at it now.
+            values["next_sla_at"] = at
         changed = db.execute(
             update(Complaint)
             .where(
@@ -203,6 +205,8 @@ def reroute(
             status=ComplaintStatus.RECEIVED,
             round=seen_round + 1,
             updated_at=at,
+            # The new office's SLA clocks start now (bridge.sla): the ladder looks at it now.
+            next_sla_at=at,
         )
         .execution_options(synchronize_session=False)
     ).rowcount

@@ -14,7 +14,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
-from bridge import callbacks, checks, outbox, retention
+from bridge import callbacks, checks, outbox, retention, sla
 from bridge import db as database
 from bridge.channels.base import Verdict
 from bridge.errors import chain, describe
@@ -25,6 +25,7 @@ from bridge.queue import (
     DELIVER_TASK,
     PRUNE_TASK,
     PUSH_TASK,
+    SLA_TASK,
     SWEEP_TASK,
     WAKE_TASK,
 )
@@ -116,3 +117,12 @@ def prune() -> dict:
     """Delete what has served its purpose (see bridge.retention)."""
     with database.new_session() as db:
         return retention.prune(db, utcnow())
+
+
+@shared_task(name=SLA_TASK, ignore_result=True)
+@told_safely
+def sla_ladder() -> dict:
+    """Send the SLA reminders and escalations that are due (see bridge.sla)."""
+    with database.new_session() as db:
+        result = sla.run_ladder(db, utcnow())
+    return {"looked": result.looked, "steps": result.steps, "notices": result.notices}
