@@ -213,7 +213,9 @@ class Assign(MethodView):
     @blp.response(200, ComplaintSchema, example=examples.COMPLAINT)
     @blp.errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
     def post(self, data, wadule_id):
-        """Re-route a complaint to another OPD: back to `received` and forwarded there.
+        """Re-route a complaint to another OPD (operators): forwarded there anew.
+
+        The complaint goes back to `received` under the new OPD.
 
         `409` when it is with that OPD already, or another change to it won the race.
         """

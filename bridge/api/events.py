@@ -23,7 +23,7 @@ class Events(MethodView):
     @blp.response(200, EventListSchema, example=examples.EVENT_LIST)
     @blp.errors(401, 403, 503)
     def get(self, args):
-        """Events with `seq` above `after`, oldest first; poll again with `last_seq`.
+        """Events after a given seq, oldest first: poll again with the last_seq returned.
 
         Each event is the same object a push carries (see *Webhooks*). `last_seq` never
         passes the newest event: an `after` beyond it (a database restored from a backup,

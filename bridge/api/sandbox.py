@@ -28,7 +28,10 @@ class SandboxMessages(MethodView):
     @blp.response(200, SandboxListSchema, example=examples.SANDBOX_LIST)
     @blp.errors(401, 403, 503)
     def get(self, args):
-        """Messages kept instead of sent (``BRIDGE_SANDBOX=1``), newest first."""
+        """Messages kept instead of sent in sandbox mode, newest first.
+
+        With `BRIDGE_SANDBOX=1` every channel send lands here instead of at a provider.
+        """
         query = (
             select(SandboxMessage, Complaint.wadule_id)
             .outerjoin(Delivery, SandboxMessage.delivery_id == Delivery.id)
