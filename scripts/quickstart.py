@@ -30,6 +30,7 @@ from bridge.samples import SANDBOX_KEY_FILE
 from bridge.settings import Settings, follow_bind
 
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BIND = "127.0.0.1:8000"  # the Makefile's BIND
 OPERATOR = "sandbox"
 OPERATOR_FILE = INSTANCE / "sandbox-operator.password"
 
@@ -87,6 +88,7 @@ def main(bind: str) -> None:
     key = ensure_key(app)
     password = ensure_operator(app)
     base = settings.public_url
+    samples = "make samples" if bind == DEFAULT_BIND else f"make samples BIND={bind}"
     sample = json.loads((ROOT / "examples/pacitan/complaints.jsonl").read_text().splitlines()[0])
     sample["wadule_id"] = f"WDL-DEMO-{time.strftime('%Y%m%d-%H%M%S')}"
     body = json.dumps(sample, ensure_ascii=False)
@@ -112,7 +114,7 @@ Read it back (its WhatsApp delivery turns "sent" within seconds):
   curl -sS {base}/api/v1/complaints/{sample["wadule_id"]} -H {shlex.quote(auth)}
 
 Load the 20 sample complaints of examples/pacitan (in another terminal):
-  make samples
+  {samples}
 """,
         flush=True,
     )
@@ -120,4 +122,4 @@ Load the 20 sample complaints of examples/pacitan (in another terminal):
 
 if __name__ == "__main__":
     os.environ.setdefault("BRIDGE_SANDBOX", "1")
-    main(sys.argv[1] if len(sys.argv) > 1 else "127.0.0.1:8000")
+    main(sys.argv[1] if len(sys.argv) > 1 else DEFAULT_BIND)

@@ -50,7 +50,7 @@ def test_quickstart_then_run_then_the_printed_curl(tmp_path):
         mode = stat.S_IMODE((tmp_path / "instance" / kept).stat().st_mode)
         assert mode == 0o600, (kept, oct(mode))
     assert (tmp_path / "instance" / "sandbox-operator.password").read_text().strip() == password
-    assert "make samples" in printed
+    assert f"make samples BIND={bind}" in printed
 
     # Run again: the same key and account are kept, not multiplied.
     again = subprocess.run(
