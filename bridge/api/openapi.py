@@ -57,7 +57,7 @@ event = Webhook(secret).verify(raw_body, request_headers)   # raises on a bad si
 
 ```php
 $wh = new \\StandardWebhooks\\Webhook($secret);
-$event = $wh->verify($rawBody, $headers);                   // throws on a bad signature
+$event = $wh->verify($rawBody, $headers);   // header names in lower case; throws on a bad signature
 ```
 
 Answer `2xx` once the event is stored. For one complaint, event N+1 is pushed only after event N
