@@ -1,10 +1,12 @@
-# Two commands for a newcomer: `make run` and `make test`. Both make their own virtualenv.
+# Two commands for a newcomer: `make run` and `make test` (and `make samples` beside a running
+# `make run`). They make their own virtualenv; the install is quiet (setup.cfg declares every
+# package folder, so setuptools has nothing to warn about).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 BIND ?= 127.0.0.1:8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run samples test lint format bench clean
 
 $(BIN)/wadule-bridge: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +19,10 @@ run: export BRIDGE_SANDBOX = 1
 run: $(BIN)/wadule-bridge
 	$(BIN)/python scripts/quickstart.py $(BIND)
 	exec $(BIN)/wadule-bridge run --bind $(BIND)
+
+## Send the sample complaints (examples/pacitan) through the API of the bridge `make run` started.
+samples: $(BIN)/wadule-bridge
+	$(BIN)/wadule-bridge samples load examples/pacitan/complaints.jsonl --url http://$(BIND)
 
 ## Run the whole suite (PostgreSQL and redis-server must be installed; see README).
 test: $(BIN)/wadule-bridge

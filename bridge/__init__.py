@@ -28,13 +28,14 @@ def create_app(test_config: Mapping | None = None, *, settings: Settings | None 
     if test_config:
         app.config.update(test_config)
 
-    from bridge import api, console, db, health, inbound, queue
+    from bridge import api, console, db, health, home, inbound, queue
     from bridge.public import views as public_views
 
     db.init_app(app)
     queue.init_app(app)
     queue.celery_init_app(app)
     api.init_app(app)
+    app.register_blueprint(home.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(inbound.bp)
     app.register_blueprint(public_views.bp)

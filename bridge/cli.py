@@ -8,8 +8,9 @@ import sys
 
 import click
 
+from bridge import __version__
 from bridge.instance import INSTANCE, private_dir
-from bridge.settings import Settings, SettingsError
+from bridge.settings import Settings, SettingsError, follow_bind
 from bridge.supervisor import Supervisor
 
 DEFAULT_BIND = "127.0.0.1:8000"
@@ -29,6 +30,7 @@ def _app():
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", message="%(prog)s %(version)s")
 def cli() -> None:
     """Wadule Bridge: forwards Wadule complaints to OPD channels and reports status back."""
     logging.basicConfig(
@@ -330,9 +332,10 @@ def channels_check(opd_slug: str | None, as_json: bool) -> None:
 @click.option("--bind", default=DEFAULT_BIND, show_default=True)
 @click.option("--workers", type=int, default=None, help="gunicorn worker processes")
 def serve(bind: str, workers: int | None) -> None:
-    """The HTTP API and console (gunicorn)."""
+    """The HTTP API and console (gunicorn). Without BRIDGE_PUBLIC_URL, links follow --bind."""
     from bridge.server import serve as run_gunicorn
 
+    follow_bind(os.environ, bind)
     settings = _settings()
     run_gunicorn(settings, bind=bind, workers=workers)
 
@@ -411,7 +414,9 @@ def beat() -> None:
 @click.option("--bind", default=DEFAULT_BIND, show_default=True)
 def run(bind: str) -> None:
     """serve + worker + beat in one foreground process group; a child that dies is restarted;
-    Ctrl-C stops all within 10 s and leaves no process behind."""
+    Ctrl-C stops all within 10 s and leaves no process behind. Without BRIDGE_PUBLIC_URL, links
+    follow --bind (the worker and beat it starts inherit it)."""
+    follow_bind(os.environ, bind)
     _settings()
     base = [sys.executable, "-m", "bridge.cli"]
     children = {
@@ -421,6 +426,45 @@ def run(bind: str) -> None:
         "beat": [*base, "beat"],
     }
     sys.exit(Supervisor(children).run())
+
+
+@cli.group()
+def samples() -> None:
+    """Sample complaints, for trying the bridge out."""
+
+
+@samples.command("load")
+@click.argument(
+    "file", type=click.Path(dir_okay=False), default="examples/pacitan/complaints.jsonl"
+)
+@click.option(
+    "--url",
+    default=None,
+    help="the bridge's base URL (default: BRIDGE_PUBLIC_URL, else http://127.0.0.1:8000)",
+)
+@click.option(
+    "--key",
+    envvar="WADULE_API_KEY",
+    default=None,
+    help="a wadule API key (default: $WADULE_API_KEY, else the sandbox key kept by make run)",
+)
+def samples_load(file: str, url: str | None, key: str | None) -> None:
+    """POST each complaint of a JSON Lines file to the API, as Wadule would: they are routed
+    and forwarded like real ones. Loading twice changes nothing (the same wadule_id and content
+    answer 200)."""
+    from bridge import samples as sample_loader
+
+    try:
+        results = sample_loader.load_file(
+            file, url=url or sample_loader.default_url(), key=key or sample_loader.sandbox_key()
+        )
+    except sample_loader.SampleError as exc:
+        raise click.ClickException(str(exc)) from None
+    for result in results:
+        click.echo(result.describe())
+    click.echo(sample_loader.summary(results))
+    if any(not result.ok for result in results):
+        sys.exit(1)
 
 
 def main() -> None:

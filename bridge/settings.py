@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/bridge.db"
 DEFAULT_EMBEDDED_BROKER = "sqla+sqlite:///instance/broker.db"
@@ -243,6 +243,46 @@ def parse_weekly_report(raw: str | None) -> WeeklyReportTime | None:
     return WeeklyReportTime(day, dt.time(seconds // 3600, seconds % 3600 // 60))
 
 
+DEFAULT_PUBLIC_URL = "http://localhost:8000"
+
+
+def public_url_for_bind(bind: str) -> str | None:
+    """The base URL of a server listening on ``bind`` (``HOST:PORT``), for when
+    ``BRIDGE_PUBLIC_URL`` is unset: ``127.0.0.1:8123`` -> ``http://127.0.0.1:8123``.
+
+    A wildcard address (``0.0.0.0``, ``[::]``) becomes ``localhost``: links work on this
+    machine, and anything reachable from elsewhere needs ``BRIDGE_PUBLIC_URL`` anyway. None for
+    what is no TCP address (``unix:/path``, ``fd://3``).
+    """
+    bind = bind.strip()
+    if not bind or bind.startswith(("unix:", "fd://")):
+        return None
+    host, colon, port = bind.rpartition(":")
+    if not colon or (host.endswith(":") and not host.startswith("[")):
+        host, port = bind, "8000"  # gunicorn's default port; a bare IPv6 address
+    if not port.isdigit():
+        return None
+    host = host.strip("[]") or "localhost"
+    if host in ("0.0.0.0", "::"):  # noqa: S104 (recognised, not bound)
+        host = "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{int(port)}"
+
+
+def follow_bind(env: MutableMapping[str, str], bind: str) -> str | None:
+    """Set ``BRIDGE_PUBLIC_URL`` in ``env`` from ``bind`` unless it is set already; return what
+    was set. ``serve`` and ``run`` call it before they start anything, so the processes they
+    start (gunicorn's workers, ``run``'s worker and beat) inherit the same URL: the links and
+    Instagram images they make point at the port the bridge really listens on."""
+    if env.get("BRIDGE_PUBLIC_URL"):
+        return None
+    url = public_url_for_bind(bind)
+    if url is not None:
+        env["BRIDGE_PUBLIC_URL"] = url
+    return url
+
+
 def _normalise_db_url(url: str) -> str:
     # psycopg 3 is the driver we ship; accept the common spellings of a PostgreSQL URL.
     for prefix in ("postgres://", "postgresql://"):
@@ -258,7 +298,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     broker_url: str = DEFAULT_EMBEDDED_BROKER
     secret_key: str | None = None
-    public_url: str = "http://localhost:8000"
+    public_url: str = DEFAULT_PUBLIC_URL
     wadule_complaint_url: str = "https://wadul.pacitankab.go.id/aduan/{wadule_id}"
     wadule_callback_url: str | None = None
     wadule_webhook_secret: str | None = None
@@ -386,7 +426,7 @@ class Settings:
             database_url=_normalise_db_url(env.get("BRIDGE_DATABASE_URL") or DEFAULT_DATABASE_URL),
             broker_url=env.get("BRIDGE_BROKER_URL") or DEFAULT_EMBEDDED_BROKER,
             secret_key=secret_key,
-            public_url=(env.get("BRIDGE_PUBLIC_URL") or "http://localhost:8000").rstrip("/"),
+            public_url=(env.get("BRIDGE_PUBLIC_URL") or DEFAULT_PUBLIC_URL).rstrip("/"),
             wadule_complaint_url=complaint_url,
             wadule_callback_url=callback_url,
             wadule_webhook_secret=webhook_secret,

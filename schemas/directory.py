@@ -8,6 +8,7 @@ import phonenumbers
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from schemas.complaints import CHANNEL_KINDS, SLUG
+from schemas.fields import OutputSchema
 
 ENV_NAME = validate.Regexp(r"^[A-Z_][A-Z0-9_]*\Z", error="Not an environment variable name.")
 X_AUTH_MODES = ("oauth1", "oauth2")
@@ -192,13 +193,13 @@ class DirectorySchema(Schema):
             raise ValidationError("must name an OPD listed in opds", "leadership")
 
 
-class ChannelSchema(Schema):
+class ChannelSchema(OutputSchema):
     kind = fields.String()
     target = fields.String()
     active = fields.Boolean()
 
 
-class OpdSchema(Schema):
+class OpdSchema(OutputSchema):
     """An OPD as ``GET /opds`` shows it: no secrets, no responders' numbers."""
 
     slug = fields.String()
@@ -210,5 +211,5 @@ class OpdSchema(Schema):
     channels = fields.List(fields.Nested(ChannelSchema))
 
 
-class OpdListSchema(Schema):
+class OpdListSchema(OutputSchema):
     items = fields.List(fields.Nested(OpdSchema))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 
 def _check_text(value: str) -> str:
@@ -64,3 +64,12 @@ class UTCDateTime(fields.AwareDateTime):
             return parsed.astimezone(dt.UTC)
         except OverflowError:
             raise ValidationError("Out of range.") from None
+
+
+class OutputSchema(Schema):
+    """A shape the API returns. Clients must ignore fields they do not know, so its document
+    leaves room for fields added later (no ``additionalProperties: false``, which input shapes
+    keep: an unknown field in a request is a 422)."""
+
+    class Meta:
+        unknown = EXCLUDE

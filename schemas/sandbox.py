@@ -5,9 +5,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from schemas.complaints import CHANNEL_KINDS, WADULE_ID
+from schemas.fields import OutputSchema
 
 
-class SandboxMessageSchema(Schema):
+class SandboxMessageSchema(OutputSchema):
     id = fields.Integer()
     wadule_id = fields.String(allow_none=True)
     channel = fields.String(attribute="kind")
@@ -17,7 +18,7 @@ class SandboxMessageSchema(Schema):
     created_at = fields.DateTime()
 
 
-class SandboxListSchema(Schema):
+class SandboxListSchema(OutputSchema):
     items = fields.List(fields.Nested(SandboxMessageSchema))
     next_cursor = fields.String(allow_none=True)
 

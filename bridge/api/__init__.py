@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedM
 
 from bridge.db import DatabaseUnavailable, is_unavailable
 from bridge.errors import describe
+from schemas.errors import ErrorSchema
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,16 @@ MAX_BODY = 1024 * 1024
 
 class Api(SmorestApi):
     """flask-smorest's Api with errors as ``{"code", "message", "errors"?}``."""
+
+    ERROR_SCHEMA = ErrorSchema
+    # Each operation lists the errors it can answer (Blueprint.errors); no catch-all.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        super()._register_responses()
+        from bridge.api.openapi import register_error_responses
+
+        register_error_responses(self.spec)
 
     def handle_http_exception(self, error: HTTPException):
         # Unhandled exceptions were logged by handle_unexpected before they became a 500.
@@ -122,6 +133,17 @@ class Blueprint(SmorestBlueprint):
 
     ARGUMENTS_PARSER = JsonBodyParser()
 
+    def errors(self, *codes: int):
+        """Document the error responses a view can answer (bodies as ``ErrorSchema``)."""
+        from bridge.api.openapi import error_response_name
+
+        def decorator(func):
+            for code in codes:
+                func = self.alt_response(code, response=error_response_name(code))(func)
+            return func
+
+        return decorator
+
     def arguments(self, schema, **kwargs):
         # Given a class, webargs builds the schema and its nested schemas again for every
         # request; one instance serves them all (a schema keeps no state between loads).
@@ -131,30 +153,41 @@ class Blueprint(SmorestBlueprint):
 def init_app(app: Flask) -> Api:
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    from bridge import __version__
+    from bridge.api import openapi
+
     app.config.update(
         API_TITLE="Wadule Bridge",
-        API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={
             "info": {
-                "description": "Mirrors Wadule complaints to each OPD's channels and reports "
-                "status back. See CONTRACT.md section 4."
+                "description": openapi.INTRODUCTION,
+                "license": {"name": "MIT", "identifier": "MIT"},
             },
+            "servers": [{"url": "/", "description": "this bridge"}],
             "security": [{"bearerAuth": []}],
             "components": {
                 "securitySchemes": {
-                    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "API key"}
+                    "bearerAuth": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "An API key from `wadule-bridge api-key create`.",
+                    }
                 }
             },
         },
     )
+    app.url_map.converters["wadule_id"] = openapi.WaduleIdConverter
     api = Api(app)
+    api.register_converter(openapi.WaduleIdConverter, openapi.wadule_id_parameter)
     app.register_error_handler(Exception, handle_unexpected)
     from bridge.api import complaints, docs, events, opds, sandbox
 
     for blueprint in (complaints.blp, events.blp, opds.blp, sandbox.blp):
         api.register_blueprint(blueprint)
+    openapi.complete(api)
     app.register_blueprint(docs.bp, url_prefix=API_PREFIX)
     return api

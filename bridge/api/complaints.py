@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from bridge import db as database
 from bridge import outbox
-from bridge.api import Blueprint
+from bridge.api import Blueprint, examples
 from bridge.api.pagination import decode_cursor, encode_cursor
 from bridge.auth import current_principal, require
 from bridge.complaints import ConflictError, ingest, load_complaint
@@ -31,6 +31,7 @@ from schemas import (
     ComplaintSchema,
 )
 from schemas.complaints import CHANNEL_KINDS, WADULE_ID, AssignSchema, StatusUpdateSchema
+from schemas.fields import OutputSchema
 
 blp = Blueprint(
     "complaints",
@@ -41,12 +42,15 @@ blp = Blueprint(
 
 
 class RedeliverSchema(Schema):
-    channel = fields.String(validate=validate.OneOf(CHANNEL_KINDS))
+    channel = fields.String(
+        validate=validate.OneOf(CHANNEL_KINDS),
+        metadata={"description": "Only this channel kind's deliveries; all when absent."},
+    )
 
 
-class RedeliverResultSchema(Schema):
-    requeued = fields.Integer()
-    complaint = fields.Nested(ComplaintSchema)
+class RedeliverResultSchema(OutputSchema):
+    requeued = fields.Integer(required=True, metadata={"description": "Deliveries queued again."})
+    complaint = fields.Nested(ComplaintSchema, required=True)
 
 
 def _shown(complaint: Complaint) -> Complaint:
@@ -70,9 +74,13 @@ def _get_visible(wadule_id: str) -> Complaint:
 class Complaints(MethodView):
     @require(Role.WADULE, Role.OPD, Role.OPERATOR)
     @blp.arguments(ComplaintQueryArgsSchema, location="query")
-    @blp.response(200, ComplaintListSchema)
+    @blp.response(200, ComplaintListSchema, example=examples.COMPLAINT_LIST)
+    @blp.errors(401, 503)
     def get(self, args):
-        """List complaints, newest first, with cursor pagination."""
+        """List complaints, newest first, with cursor pagination.
+
+        An `opd` key sees only its own OPD's complaints.
+        """
         principal = current_principal()
         db = database.session()
         query = select(Complaint).options(
@@ -97,12 +105,38 @@ class Complaints(MethodView):
         return {"items": items, "next_cursor": next_cursor}
 
     @require(Role.WADULE)
-    @blp.arguments(ComplaintCreateSchema)
-    @blp.response(202, ComplaintSchema, description="First receipt: stored and queued")
-    @blp.alt_response(200, schema=ComplaintSchema, description="Identical replay")
-    @blp.alt_response(409, description="Same wadule_id, different content")
+    @blp.arguments(ComplaintCreateSchema, example=examples.COMPLAINT_CREATE)
+    @blp.response(
+        202,
+        ComplaintSchema,
+        description="First receipt: stored durably, then forwarded.",
+        example={
+            **examples.COMPLAINT,
+            "status": "received",
+            "deliveries": [],
+            "history": [examples.COMPLAINT["history"][0]],
+        },
+        headers={
+            "Location": {
+                "description": "`/api/v1/complaints/<wadule_id>`",
+                "schema": {"type": "string"},
+            }
+        },
+    )
+    @blp.alt_response(
+        200,
+        schema=ComplaintSchema,
+        description="The same content again: the complaint as it is now; nothing new created.",
+        example=examples.COMPLAINT,
+        success=True,
+    )
+    @blp.errors(400, 401, 403, 409, 413, 415, 422, 503)
     def post(self, data):
-        """Mirror a complaint from Wadule: stored durably, then forwarded."""
+        """Mirror a complaint from Wadule.
+
+        Idempotent on `wadule_id`: `202` the first time (after the complaint is committed),
+        `200` for the same content again, `409` for different content under the same id.
+        """
         principal = current_principal()
         db = database.session()
         try:
@@ -114,22 +148,27 @@ class Complaints(MethodView):
         return _shown(complaint), 202 if created else 200
 
 
-@blp.route("/<wadule_id>")
+@blp.route("/<wadule_id:wadule_id>")
 class ComplaintById(MethodView):
     @require(Role.WADULE, Role.OPD, Role.OPERATOR)
-    @blp.response(200, ComplaintSchema)
+    @blp.response(200, ComplaintSchema, example=examples.COMPLAINT)
+    @blp.errors(401, 403, 404, 503)
     def get(self, wadule_id):
         """One complaint with its deliveries and history."""
         return _shown(_get_visible(wadule_id))
 
 
-@blp.route("/<wadule_id>/redeliver")
+@blp.route("/<wadule_id:wadule_id>/redeliver")
 class Redeliver(MethodView):
     @require(Role.OPERATOR)
-    @blp.arguments(RedeliverSchema, required=False)
-    @blp.response(202, RedeliverResultSchema)
+    @blp.arguments(RedeliverSchema, required=False, example=examples.REDELIVER)
+    @blp.response(202, RedeliverResultSchema, example=examples.REDELIVER_RESULT)
+    @blp.errors(400, 401, 403, 404, 413, 415, 422, 503)
     def post(self, args, wadule_id):
-        """Retry dead and needs-review deliveries (optionally of one channel kind)."""
+        """Retry dead and needs-review deliveries (optionally of one channel kind).
+
+        A `needs_review` delivery may have been posted already: check the channel first.
+        """
         complaint = _get_visible(wadule_id)
         principal = current_principal()
         db = database.session()
@@ -143,14 +182,19 @@ class Redeliver(MethodView):
         return {"requeued": len(ids), "complaint": _shown(_get_visible(wadule_id))}
 
 
-@blp.route("/<wadule_id>/status")
+@blp.route("/<wadule_id:wadule_id>/status")
 class Status(MethodView):
     @require(Role.WADULE, Role.OPD, Role.OPERATOR)
-    @blp.arguments(StatusUpdateSchema)
-    @blp.response(200, ComplaintSchema)
-    @blp.alt_response(409, description="Not allowed from the complaint's current status")
+    @blp.arguments(StatusUpdateSchema, example=examples.STATUS_UPDATE)
+    @blp.response(200, ComplaintSchema, example=examples.COMPLAINT)
+    @blp.errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
     def post(self, data, wadule_id):
-        """Change a complaint's status (``opd`` keys: own OPD; ``reopened``: ``wadule`` only)."""
+        """Change a complaint's status.
+
+        `opd` keys change their own OPD's complaints, `operator` keys any; `reopened` (from
+        `resolved` or `rejected`) is for the `wadule` key only, which may do nothing else
+        here. A status may skip forward, never go back: `409` otherwise.
+        """
         principal = current_principal()
         reopening = data["status"] == "reopened"
         if reopening != (principal.role is Role.WADULE):
@@ -168,14 +212,19 @@ class Status(MethodView):
         return _shown(_get_visible(wadule_id))
 
 
-@blp.route("/<wadule_id>/assign")
+@blp.route("/<wadule_id:wadule_id>/assign")
 class Assign(MethodView):
     @require(Role.OPERATOR)
-    @blp.arguments(AssignSchema)
-    @blp.response(200, ComplaintSchema)
-    @blp.alt_response(409, description="With that OPD already, or changed by another request")
+    @blp.arguments(AssignSchema, example=examples.ASSIGN)
+    @blp.response(200, ComplaintSchema, example=examples.COMPLAINT)
+    @blp.errors(400, 401, 403, 404, 409, 413, 415, 422, 503)
     def post(self, data, wadule_id):
-        """Re-route a complaint to another OPD: back to ``received`` and forwarded there."""
+        """Re-route a complaint to another OPD (operators): forwarded there anew.
+
+        The complaint goes back to `received` under the new OPD.
+
+        `409` when it is with that OPD already, or another change to it won the race.
+        """
         complaint = _get_visible(wadule_id)
         db = database.session()
         target = db.scalar(select(Opd).where(Opd.slug == data["opd"], Opd.active.is_(True)))

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bridge import db as database
-from bridge.api import Blueprint
+from bridge.api import Blueprint, examples
 from bridge.auth import require
 from bridge.models import Opd
 from bridge.statuses import Role
@@ -19,7 +19,8 @@ blp = Blueprint("opds", __name__, url_prefix="/api/v1/opds", description="The OP
 @blp.route("")
 class Opds(MethodView):
     @require(Role.WADULE, Role.OPD, Role.OPERATOR)
-    @blp.response(200, OpdListSchema)
+    @blp.response(200, OpdListSchema, example=examples.OPD_LIST)
+    @blp.errors(401, 503)
     def get(self):
         """Every OPD in directory order, with its channels' kinds and targets."""
         opds = (

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from bridge import db as database
-from bridge.api import Blueprint
+from bridge.api import Blueprint, examples
 from bridge.api.pagination import decode_cursor, encode_cursor
 from bridge.auth import require
 from bridge.models import Complaint, Delivery, SandboxMessage
@@ -25,9 +25,13 @@ blp = Blueprint(
 class SandboxMessages(MethodView):
     @require(Role.OPERATOR)
     @blp.arguments(SandboxQueryArgsSchema, location="query")
-    @blp.response(200, SandboxListSchema)
+    @blp.response(200, SandboxListSchema, example=examples.SANDBOX_LIST)
+    @blp.errors(401, 403, 503)
     def get(self, args):
-        """Messages kept instead of sent (``BRIDGE_SANDBOX=1``), newest first."""
+        """Messages kept instead of sent in sandbox mode, newest first.
+
+        With `BRIDGE_SANDBOX=1` every channel send lands here instead of at a provider.
+        """
         query = (
             select(SandboxMessage, Complaint.wadule_id)
             .outerjoin(Delivery, SandboxMessage.delivery_id == Delivery.id)
