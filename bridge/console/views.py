@@ -19,7 +19,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 
 from bridge import db as database
-from bridge.channels import kinds
+from bridge.channels import kinds, order_of
 from bridge.checks import last_checked_at, last_results
 from bridge.complaints import load_complaint
 from bridge.console import bp, queries, throttle
@@ -210,6 +210,7 @@ def dashboard():
     return render_template(
         "console/dashboard.html",
         health=health,
+        kinds_seen=sorted(health.deliveries, key=lambda kind: (order_of(kind), kind)),
         now=now,
         broker=_broker_check(),
         unusable=unusable,
