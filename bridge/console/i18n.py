@@ -597,7 +597,7 @@ class Words:
             entry = entry[0] if count == 1 else entry[1]
         if count is not None:
             fields["count"] = count
-        return entry.format(**fields) if fields else entry
+        return entry.format(**fields)
 
     def _named(self, prefix: str, value: object) -> str:
         entry = self.catalogue.get(f"{prefix}.{value}")

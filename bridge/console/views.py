@@ -23,7 +23,7 @@ from bridge.channels import kinds, order_of
 from bridge.checks import last_checked_at, last_results
 from bridge.complaints import load_complaint
 from bridge.console import bp, queries, throttle
-from bridge.console.i18n import MISSING, words
+from bridge.console.i18n import words
 from bridge.console.security import (
     SECURITY_HEADERS,
     check_csrf,
@@ -40,8 +40,6 @@ from bridge.operators import MAX_PASSWORD, check_login, record_login
 from bridge.statuses import ComplaintStatus, DeliveryStatus
 
 log = logging.getLogger(__name__)
-
-__all__ = ["MISSING", "NAV", "PAGE_SIZE"]
 
 PAGE_SIZE = 100
 

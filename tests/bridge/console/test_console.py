@@ -13,7 +13,7 @@ from sqlalchemy import delete, event, select, update
 
 from bridge import create_app, outbox
 from bridge.complaints import Actor, ingest
-from bridge.console import queries, views
+from bridge.console import i18n, queries
 from bridge.db import engine_of, new_session
 from bridge.migrate import upgrade
 from bridge.models import Complaint, Delivery, Operator, SandboxMessage, StatusChange, utcnow
@@ -22,7 +22,7 @@ from bridge.settings import Settings
 from tests.support import use_directory
 
 PASSWORD = "kopi-tubruk-pacitan"
-NONE = views.MISSING
+NONE = i18n.MISSING
 PAGES = (
     "/ops/",
     "/ops/deliveries",

@@ -64,6 +64,8 @@ def test_complaint_statuses_are_named_as_the_groups_read_them():
 def test_unknown_keys_fail_loudly():
     with pytest.raises(KeyError):
         i18n.Words("id")("no.such.key")
+    with pytest.raises(KeyError):
+        i18n.Words("id")("page")  # a field left out is a mistake too, not "halaman {page}"
 
 
 def test_english_counts_choose_singular_or_plural():
