@@ -19,6 +19,9 @@ DEFAULT_EMBEDDED_BROKER = "sqla+sqlite:///instance/broker.db"
 DEFAULT_DELIVERY_RETRY_SCHEDULE = (10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
 DEFAULT_CALLBACK_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
+#: Languages the operator console speaks (``BRIDGE_CONSOLE_LANGUAGE``), the default first.
+CONSOLE_LANGUAGES = ("id", "en")
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -352,6 +355,8 @@ class Settings:
     weekly_report: WeeklyReportTime | None = dataclasses.field(
         default_factory=lambda: parse_weekly_report(None)
     )
+    #: The operator console's language: ``id`` (Indonesian, the default) or ``en``.
+    console_language: str = "id"
     #: Environment variables that channels name with ``token_env``/``secret_env``.
     channel_secrets: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -422,6 +427,13 @@ class Settings:
                     "BRIDGE_HTTP_TIMEOUT must be positive and at most a third of"
                     " BRIDGE_TASK_TIME_LIMIT (a send may take a few calls)"
                 )
+        console_language = (env.get("BRIDGE_CONSOLE_LANGUAGE") or "id").strip().lower()
+        if console_language not in CONSOLE_LANGUAGES:
+            raise SettingsError(
+                "BRIDGE_CONSOLE_LANGUAGE must be "
+                + " or ".join(CONSOLE_LANGUAGES)
+                + f", not {env['BRIDGE_CONSOLE_LANGUAGE']!r}"
+            )
         return cls(
             database_url=_normalise_db_url(env.get("BRIDGE_DATABASE_URL") or DEFAULT_DATABASE_URL),
             broker_url=env.get("BRIDGE_BROKER_URL") or DEFAULT_EMBEDDED_BROKER,
@@ -466,6 +478,7 @@ class Settings:
             working_hours=parse_working_hours(env.get("BRIDGE_WORKING_HOURS")),
             extra_holidays=parse_holidays(env.get("BRIDGE_HOLIDAYS")),
             weekly_report=parse_weekly_report(env.get("BRIDGE_WEEKLY_REPORT")),
+            console_language=console_language,
             channel_secrets={
                 k: v for k, v in env.items() if not k.startswith("BRIDGE_") and k.isupper()
             },

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bridge.checks import CheckResult, last_results
 from bridge.models import Channel, Complaint, Delivery, Opd, SandboxMessage, StatusChange
 from bridge.statuses import (
+    CARRYING_COMPLAINT,
     CLOSED_STATUSES,
     REDELIVERABLE,
     ComplaintStatus,
@@ -39,9 +41,6 @@ GRADES = (("fast", 3), ("medium", 6))
 SLOW = "slow"
 
 
-# --- Queue health -------------------------------------------------------------------------
-
-
 # --- Deliveries ---------------------------------------------------------------------------
 
 
@@ -60,26 +59,134 @@ class DeliveryRow:
         return self.delivery.round != self.complaint_round
 
     @property
+    def notice(self) -> bool:
+        """The bridge's own message in a group (an answer to a command): never sent again."""
+        return self.delivery.purpose not in CARRYING_COMPLAINT
+
+    @property
     def retryable(self) -> bool:
-        """Whether ``redeliver`` would pick this row up (current round, dead or review)."""
-        return not self.superseded and self.delivery.status in REDELIVERABLE
+        """Whether ``redeliver`` would pick this row up."""
+        return can_redeliver(self.delivery, self.complaint_round)
 
 
-def failing_deliveries(
-    db: Session, statuses: Sequence[str], *, limit: int, offset: int = 0
-) -> list[DeliveryRow]:
-    """Deliveries in ``statuses``, most recently changed first."""
-    rows = db.execute(
-        select(Delivery, Complaint.wadule_id, Opd.slug, Complaint.round)
+def can_redeliver(delivery: Delivery, complaint_round: int) -> bool:
+    """Whether a person may send ``delivery`` again: dead or needs-review, of its complaint's
+    current round, and carrying the complaint (the bridge's own notices are not resent)."""
+    return (
+        delivery.round == complaint_round
+        and delivery.purpose in CARRYING_COMPLAINT
+        and delivery.status in REDELIVERABLE
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryFilter:
+    """Which deliveries a list shows: statuses, and optionally one channel kind and one OPD."""
+
+    statuses: tuple[str, ...]
+    kind: str | None = None
+    opd: str | None = None
+
+    def where(self) -> list:
+        conditions = [Delivery.status.in_(list(self.statuses))]
+        if self.kind:
+            conditions.append(Delivery.kind == self.kind)
+        if self.opd:
+            conditions.append(Opd.slug == self.opd)
+        return conditions
+
+    @property
+    def redeliverable(self) -> DeliveryFilter:
+        """The same filter narrowed to the statuses a person may send again."""
+        return dataclasses.replace(
+            self, statuses=tuple(s for s in self.statuses if s in REDELIVERABLE)
+        )
+
+
+def _deliveries(columns, wanted: DeliveryFilter):
+    return (
+        select(*columns)
         .join(Complaint, Delivery.complaint_id == Complaint.id)
         .join(Channel, Delivery.channel_id == Channel.id)
         .join(Opd, Channel.opd_id == Opd.id)
-        .where(Delivery.status.in_(list(statuses)))
+        .where(*wanted.where())
+    )
+
+
+def failing_deliveries(
+    db: Session, wanted: DeliveryFilter, *, limit: int, offset: int = 0
+) -> list[DeliveryRow]:
+    """Deliveries ``wanted`` shows, most recently changed first."""
+    rows = db.execute(
+        _deliveries([Delivery, Complaint.wadule_id, Opd.slug, Complaint.round], wanted)
         .order_by(Delivery.updated_at.desc(), Delivery.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()
     return [DeliveryRow(d, wadule_id, slug, round_) for d, wadule_id, slug, round_ in rows]
+
+
+def _sendable_again(wanted: DeliveryFilter):
+    return _deliveries([Delivery.id, Delivery.status], wanted.redeliverable).where(
+        Delivery.round == Complaint.round, Delivery.purpose.in_(CARRYING_COMPLAINT)
+    )
+
+
+def redeliverable_counts(db: Session, wanted: DeliveryFilter) -> dict[str, int]:
+    """How many rows ``wanted`` holds that a person may send again, by status (dead and
+    needs_review, of the current round, carrying the complaint)."""
+    counts = {status: 0 for status in wanted.redeliverable.statuses}
+    if not counts:
+        return counts
+    found = _sendable_again(wanted).subquery()
+    for status, count in db.execute(select(found.c.status, func.count()).group_by(found.c.status)):
+        counts[status] = count
+    return counts
+
+
+def redeliverable_ids(db: Session, wanted: DeliveryFilter) -> list[int]:
+    """The ids :func:`redeliverable_counts` counts (every page, not only the first)."""
+    if not wanted.redeliverable.statuses:
+        return []
+    return list(db.scalars(select(_sendable_again(wanted).subquery().c.id)))
+
+
+def active_opds(db: Session) -> list[tuple[str, str]]:
+    """``(slug, name)`` of each active OPD, in directory order."""
+    return [
+        (slug, name)
+        for slug, name in db.execute(
+            select(Opd.slug, Opd.name).where(Opd.active.is_(True)).order_by(Opd.position, Opd.id)
+        )
+    ]
+
+
+# --- Channel checks -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelLine:
+    """An active channel and its last check (None: never checked)."""
+
+    opd_slug: str
+    opd_name: str
+    kind: str
+    target: str
+    result: CheckResult | None
+
+
+def channel_checks(db: Session) -> list[ChannelLine]:
+    """Every active channel of the active OPDs in directory order, with its last check."""
+    results = {result.channel_id: result for result in last_results(db)}
+    return [
+        ChannelLine(slug, name, channel.kind, channel.target, results.get(channel.id))
+        for channel, slug, name in db.execute(
+            select(Channel, Opd.slug, Opd.name)
+            .join(Opd, Channel.opd_id == Opd.id)
+            .where(Channel.active.is_(True), Opd.active.is_(True))
+            .order_by(Opd.position, Opd.id, Channel.position, Channel.id)
+        )
+    ]
 
 
 # --- Sandbox inbox ------------------------------------------------------------------------

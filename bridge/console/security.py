@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from flask import abort, g, request, session
 
 from bridge import db as database
+from bridge.console.i18n import words
 from bridge.models import Operator
 from bridge.operators import end_sessions
 
@@ -49,10 +50,8 @@ def check_csrf() -> None:
     """Abort with 400 unless the form carries this session's CSRF token."""
     expected = session.get("csrf")
     given = request.form.get(CSRF_FIELD)
-    if not expected or not given:
-        abort(400, description="The form has expired or was not sent from this console.")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        abort(400, description="The form has expired or was not sent from this console.")
+    if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        abort(400, description=words()("error.csrf"))
 
 
 def start_session(operator: Operator) -> None:

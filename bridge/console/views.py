@@ -1,4 +1,4 @@
-"""The console's pages and its two actions (log in/out, retry a delivery)."""
+"""The console's pages, its log-in and log-out, and what every page shares (hooks, frame)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
 from bridge import db as database
-from bridge import outbox
+from bridge.channels import kinds, order_of
+from bridge.checks import last_checked_at, last_results
 from bridge.complaints import load_complaint
-from bridge.console import bp, queries, texts, throttle
+from bridge.console import bp, queries, throttle
+from bridge.console.i18n import words
 from bridge.console.security import (
     SECURITY_HEADERS,
     check_csrf,
@@ -35,10 +35,9 @@ from bridge.console.security import (
 )
 from bridge.health import queue_health
 from bridge.messages import complaint_link
-from bridge.models import Delivery, utcnow
+from bridge.models import utcnow
 from bridge.operators import MAX_PASSWORD, check_login, record_login
-from bridge.statuses import DeliveryStatus
-from bridge.workflow import Actor
+from bridge.statuses import ComplaintStatus, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +45,16 @@ PAGE_SIZE = 100
 
 FAILING = (DeliveryStatus.NEEDS_REVIEW, DeliveryStatus.DEAD)
 LISTABLE = (DeliveryStatus.NEEDS_REVIEW, DeliveryStatus.DEAD, DeliveryStatus.RETRYING)
-#: The operators are in Pacitan (WIB, UTC+7, no daylight saving time).
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
-#: Shown where a time or a figure does not exist (yet).
-MISSING = "\N{EN DASH}"
+
+#: The menu: (endpoint, catalogue key). The weekly report (bridge/reports) gets its entry here,
+#: after the OPDs, when its page lands.
+NAV = (
+    ("console.dashboard", "nav.dashboard"),
+    ("console.delivery_list", "nav.deliveries"),
+    ("console.opds", "nav.opds"),
+    ("console.checks", "nav.checks"),
+    ("console.sandbox", "nav.sandbox"),
+)
 
 
 # --- Request hooks ------------------------------------------------------------------------
@@ -74,14 +79,18 @@ def _security_headers(response):
 
 @bp.context_processor
 def _template_helpers():
+    t = words()
     return {
+        "t": t,
+        "lang": t.language,
+        "nav": NAV,
         "csrf_token": csrf_token,
         "operator": g.get("operator"),
         "here": _here(),
-        "when": _when,
-        "ago": _ago,
-        "hours": _hours,
         "web_link": _web_link,
+        "can_redeliver": queries.can_redeliver,
+        "complaint_statuses": [s.value for s in ComplaintStatus],
+        "delivery_statuses": [s.value for s in DeliveryStatus],
     }
 
 
@@ -90,10 +99,19 @@ def _error_page(error: HTTPException):
     # Without this the API's JSON error handler (registered app-wide) would answer.
     if error.code is None or error.code < 400:
         return error
+    t = words()
     headers = [(name, value) for name, value in error.get_headers() if name == "Retry-After"]
-    description = texts.UNAVAILABLE if error.code == 503 else error.description
+    if error.code == 503:
+        description = t("error.unavailable")
+    elif error.description == type(error).description:
+        # Werkzeug's own English sentence: the console's pages say what they mean themselves.
+        description = t("error.generic")
+    else:
+        description = error.description
+    key = f"error.{error.code}"
+    title = t(key) if key in t.catalogue else t("error.other", code=error.code)
     return (
-        render_template("console/error.html", error=error, description=description),
+        render_template("console/error.html", error=error, title=title, description=description),
         error.code,
         headers,
     )
@@ -109,6 +127,7 @@ def login():
     Attempts are throttled per account and per address (:mod:`bridge.console.throttle`): a
     refused one is answered at once with 429 and ``Retry-After``, its password unchecked.
     """
+    t = words()
     target = local_target(request.values.get("next"), url_for("console.dashboard"))
     if current_operator() is not None:
         return redirect(target)
@@ -143,7 +162,7 @@ def login():
         log.warning("console: failed log-in from %s", keys[throttle.ADDRESS])
         return (
             render_template(
-                "console/login.html", next=target, error=texts.LOGIN_FAILED, user=username
+                "console/login.html", next=target, error=t("login.failed"), user=username
             ),
             401,
         )
@@ -159,7 +178,7 @@ def logout():
     """End the session (a POST with the CSRF token, so no other site can log anyone out)."""
     log.info("console: operator %s logged out", g.operator.username)
     end_session(g.operator)
-    flash(texts.LOGGED_OUT, "ok")
+    flash(words()("logged_out"), "ok")
     return redirect(url_for("console.login"))
 
 
@@ -168,11 +187,12 @@ def _client_address() -> str:
 
 
 def _refusal_text(refusal: throttle.Refusal, now: dt.datetime) -> str:
+    t = words()
     seconds = refusal.retry_after(now)
     if not refusal.locked:
-        return texts.BACKOFF.format(seconds=seconds)
-    template = texts.LOCKED_ACCOUNT if refusal.kind == throttle.ACCOUNT else texts.LOCKED_ADDRESS
-    return template.format(until=_when(refusal.until), minutes=max(1, round(seconds / 60)))
+        return t("login.backoff", seconds=seconds)
+    key = "login.locked_account" if refusal.kind == throttle.ACCOUNT else "login.locked_address"
+    return t(key, until=t.when(refusal.until), minutes=max(1, round(seconds / 60)))
 
 
 # --- Pages --------------------------------------------------------------------------------
@@ -180,96 +200,60 @@ def _refusal_text(refusal: throttle.Refusal, now: dt.datetime) -> str:
 
 @bp.get("/")
 def dashboard():
-    """Queue health at a glance."""
+    """Queue health at a glance, and how many channels the last check found unusable."""
     now = utcnow()
-    health = queue_health(database.session(), now)
+    db = database.session()
+    health = queue_health(db, now)
+    unusable = sum(1 for result in last_results(db) if not result.usable)
     return render_template(
         "console/dashboard.html",
         health=health,
+        kinds_seen=sorted(health.deliveries, key=lambda kind: (order_of(kind), kind)),
         now=now,
         broker=_broker_check(),
+        unusable=unusable,
         sandbox=_settings().sandbox,
     )
 
 
 @bp.get("/deliveries")
 def delivery_list():
-    """Deliveries that need a person (``needs_review`` and ``dead`` unless ``status`` says)."""
-    statuses = request.args.getlist("status") or [s.value for s in FAILING]
-    if any(s not in LISTABLE for s in statuses):
-        abort(400, description="status must be one of: " + ", ".join(LISTABLE))
+    """Deliveries that need a person (``needs_review`` and ``dead`` unless ``status`` says),
+    of one channel kind and one OPD if asked, with retry one by one and in bulk."""
+    db = database.session()
+    wanted = delivery_filter(db, request.args)
     page = _page()
     rows = queries.failing_deliveries(
-        database.session(), statuses, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
+        db, wanted, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )
+    in_scope = queries.redeliverable_counts(db, wanted) if wanted.kind or wanted.opd else {}
     return render_template(
         "console/deliveries.html",
         rows=rows[:PAGE_SIZE],
-        statuses=statuses,
+        wanted=wanted,
+        default=wanted.statuses == tuple(FAILING),
         filters=LISTABLE,
+        kinds=kinds(),
+        opds=queries.active_opds(db),
+        in_scope=in_scope,
         page=page,
         more=len(rows) > PAGE_SIZE,
     )
 
 
-@bp.post("/deliveries/<int:delivery_id>/retry")
-def retry(delivery_id: int):
-    """Send a dead or needs-review delivery again through ``redeliver``.
-
-    ``redeliver`` takes every such row of the complaint's current round with the same channel
-    kind. A needs-review row may already have been posted, so resending one needs the
-    operator's tick that they checked.
-    """
-    db = database.session()
-    back = local_target(request.form.get("next"), url_for("console.delivery_list"))
-    row = db.scalar(
-        select(Delivery).where(Delivery.id == delivery_id).options(selectinload(Delivery.complaint))
-    )
-    if row is None:
-        abort(404, description=f"There is no delivery {delivery_id}.")
-    complaint = row.complaint
-    if row.round != complaint.round:
-        flash(
-            f"Nothing to retry: this {row.kind} delivery of {complaint.wadule_id} belongs to "
-            "an earlier routing round.",
-            "warning",
-        )
-        return redirect(back)
-    if row.status not in FAILING:
-        # Someone else retried it meanwhile, or a worker got to it: nothing to do.
-        flash(
-            f"Nothing to retry: the {row.kind} delivery of {complaint.wadule_id} is "
-            f"{row.status} now.",
-            "warning",
-        )
-        return redirect(back)
-    in_review = db.scalar(
-        select(Delivery.id).where(
-            Delivery.complaint_id == complaint.id,
-            Delivery.round == complaint.round,
-            Delivery.kind == row.kind,
-            Delivery.status == DeliveryStatus.NEEDS_REVIEW,
-        )
-    )
-    if in_review is not None and request.form.get("checked") != "yes":
-        flash(
-            f"Not resent: a {row.kind} delivery of {complaint.wadule_id} needs review. Check "
-            "that the target did not get it, then tick the box next to Resend.",
-            "error",
-        )
-        return redirect(back)
-    ids = outbox.redeliver(
-        db, complaint, channel=row.kind, actor=Actor("operator", g.operator.username)
-    )
-    log.info(
-        "console: operator %s requeued deliveries %s of %s",
-        g.operator.username,
-        ids,
-        complaint.wadule_id,
-    )
-    noun = "delivery" if len(ids) == 1 else "deliveries"
-    flash(f"Requeued {len(ids)} {row.kind} {noun} of {complaint.wadule_id}.", "ok")
-    return redirect(back)
+def delivery_filter(db, values) -> queries.DeliveryFilter:
+    """The list's filter from a query string or form; 400 naming a bad value."""
+    t = words()
+    statuses = tuple(values.getlist("status")) or tuple(s.value for s in FAILING)
+    if any(s not in LISTABLE for s in statuses):
+        abort(400, description=t("error.bad_status", allowed=", ".join(LISTABLE)))
+    kind = values.get("kind") or None
+    if kind is not None and kind not in kinds():
+        abort(400, description=t("error.bad_kind", kind=kind))
+    opd = values.get("opd") or None
+    if opd is not None and opd not in {slug for slug, _name in queries.active_opds(db)}:
+        abort(400, description=t("error.bad_opd", opd=opd))
+    return queries.DeliveryFilter(tuple(dict.fromkeys(statuses)), kind, opd)
 
 
 @bp.get("/complaints")
@@ -287,7 +271,7 @@ def complaint(wadule_id: str):
     db = database.session()
     found = load_complaint(db, wadule_id)
     if found is None:
-        abort(404, description=f"There is no complaint {wadule_id}.")
+        abort(404, description=words()("error.no_complaint", wadule_id=wadule_id))
     return render_template(
         "console/complaint.html",
         complaint=found,
@@ -301,6 +285,23 @@ def opds():
     now = utcnow()
     lines = queries.responsiveness(database.session(), now, days=30)
     return render_template("console/opds.html", lines=lines, days=30, grades=queries.GRADES)
+
+
+@bp.get("/checks")
+def checks():
+    """Each channel's last check, and a button that queues a new one."""
+    db = database.session()
+    lines = queries.channel_checks(db)
+    counts = {"ok": 0, "warning": 0, "unusable": 0, "unchecked": 0}
+    for line in lines:
+        counts[line.result.verdict.value if line.result else "unchecked"] += 1
+    return render_template(
+        "console/checks.html",
+        lines=lines,
+        counts=counts,
+        last=last_checked_at(db),
+        now=utcnow(),
+    )
 
 
 @bp.get("/sandbox")
@@ -334,7 +335,7 @@ def _here() -> str:
 def _page() -> int:
     page = request.args.get("page", 1, type=int)
     if page < 1 or page > 100_000:
-        abort(400, description="page must be a positive number.")
+        abort(400, description=words()("error.bad_page"))
     return page
 
 
@@ -343,33 +344,6 @@ def _broker_check() -> dict:
     from bridge.health import check_broker
 
     return check_broker()
-
-
-def _when(value: dt.datetime | None) -> str:
-    if value is None:
-        return MISSING
-    return value.astimezone(WIB).strftime("%Y-%m-%d %H:%M WIB")
-
-
-def _ago(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
-    if value is None:
-        return MISSING
-    seconds = int(((now or utcnow()) - value).total_seconds())
-    if seconds < 0:
-        return "in the future"
-    if seconds < 90:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 90:
-        return f"{minutes} min"
-    hours_, minutes = divmod(minutes, 60)
-    if hours_ < 48:
-        return f"{hours_} h {minutes} min"
-    return f"{hours_ // 24} d {hours_ % 24} h"
-
-
-def _hours(value: float | None) -> str:
-    return MISSING if value is None else f"{value:.1f} h"
 
 
 def _web_link(url: object) -> str | None:

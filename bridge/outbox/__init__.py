@@ -8,7 +8,7 @@
 """
 
 from bridge.outbox.engine import Batch, Outcome, Result, deliver, deliver_batch
-from bridge.outbox.redeliver import redeliver
+from bridge.outbox.redeliver import RowsRedelivered, redeliver, redeliver_rows
 from bridge.outbox.sweeper import WAKE_INTERVAL, SweepResult, sweep, wake
 
 __all__ = [
@@ -16,10 +16,12 @@ __all__ = [
     "Batch",
     "Outcome",
     "Result",
+    "RowsRedelivered",
     "SweepResult",
     "deliver",
     "deliver_batch",
     "redeliver",
+    "redeliver_rows",
     "sweep",
     "wake",
 ]

@@ -157,6 +157,8 @@ def _deliver_lane(ids: list[int], lane: Lane, take_on: bool, stop: Stop, batch: 
         return
     for attempt in attempts:
         if attempt.outcome is not None:  # decided without a provider call
+            # The claim writes it as a plain string; outcomes are compared by identity below.
+            attempt.outcome = Outcome(attempt.outcome)
             continue
         try:
             attempt.message = render(attempt.delivery, settings)

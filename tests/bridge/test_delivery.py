@@ -216,8 +216,11 @@ def test_unconfigured_provider_fails_without_a_call(engine_app, waha):
     delivery_id = submit(app)
     assert attempt(app, delivery_id).outcome == "dead"
     dead = row(app, delivery_id)
-    assert (dead.last_error, dead.attempts) == ("provider not configured", 0)
+    assert (dead.status, dead.last_error, dead.attempts) == ("dead", "provider not configured", 0)
     assert waha.requests == []
+    with app.app_context(), new_session() as db:
+        # Every private channel failed: the complaint says so (contract section 5).
+        assert db.get(Complaint, dead.complaint_id).status == "delivery_failed"
 
 
 def test_our_own_limit_reschedules_without_spending_an_attempt(engine_app, waha):

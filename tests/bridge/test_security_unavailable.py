@@ -177,7 +177,7 @@ def test_every_endpoint_answers_503_while_postgresql_is_down(private_postgres, r
             ):
                 assert_unavailable(*timed(call))
             assert_unavailable(*timed(lambda: client.get("/ops/")), json=False)
-            assert "database is not answering" in client.get("/ops/").get_data(as_text=True)
+            assert "Basis data sedang tidak menjawab" in client.get("/ops/").get_data(as_text=True)
             for headers in ({}, auth(operator)):
                 response, elapsed = timed(lambda h=headers: client.get("/readyz", headers=h))
                 assert (response.status_code, response.get_json()) == (503, {"status": "not ready"})

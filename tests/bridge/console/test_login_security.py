@@ -17,7 +17,7 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
 from bridge import create_app, operators
-from bridge.console import texts, throttle
+from bridge.console import throttle
 from bridge.db import engine_of, new_session
 from bridge.migrate import upgrade
 from bridge.models import LoginThrottle, Operator, utcnow
@@ -182,7 +182,10 @@ def test_backoff_refuses_at_once_without_checking_the_password(accounts, clock, 
     refused = login(client, "siti", PASSWORD)  # the right password, too early
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "1"
-    assert texts.BACKOFF.format(seconds=1) in refused.get_data(as_text=True)
+    assert (
+        "Terlalu banyak percobaan masuk yang gagal. Tunggu 1 detik sebelum mencoba lagi."
+        in refused.get_data(as_text=True)
+    )
     assert checked == []
     assert client.get("/ops/").status_code == 302
 
@@ -211,7 +214,7 @@ def test_ten_failures_lock_the_account_even_for_the_right_password(accounts, clo
     assert locked.status_code == 429
     assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
     page = locked.get_data(as_text=True)
-    assert "This account is locked after too many failed log-ins." in page
+    assert "Akun ini dikunci karena terlalu banyak percobaan masuk yang gagal." in page
     assert client.get("/ops/").status_code == 302
 
     clock.advance(int(locked.headers["Retry-After"]))  # the lock is temporary
@@ -240,7 +243,7 @@ def test_an_address_lock_holds_for_every_account(accounts, clock):
         fail(attacker, username=f"guess{i}", clock=clock, step=10)  # the address's longest wait
     refused = login(attacker, "rina", PASSWORD)
     assert refused.status_code == 429
-    assert "Log-ins from your address are locked" in refused.get_data(as_text=True)
+    assert "Percobaan masuk dari alamat Anda dikunci" in refused.get_data(as_text=True)
     assert login(client_from(accounts, "198.51.100.10"), "rina", PASSWORD).status_code == 302
 
 
