@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bridge import db as database
-from bridge import events, queue
+from bridge import events, metrics, queue
 from bridge.channels import (
     ChannelAdapter,
     NotYetError,
@@ -206,8 +206,13 @@ def _send_in_order(group: list[Attempt], deadline: float, stop: Stop, settings) 
     for index, attempt in enumerate(group):
         if time.monotonic() > deadline or stop():
             return group[index:]
+        started = time.monotonic()
         attempt.outcome, attempt.details = _send(attempt, settings)
         attempt.answered_at = utcnow()
+        if not settings.sandbox:
+            metrics.provider_call(
+                attempt.delivery.kind, attempt.outcome, time.monotonic() - started
+            )
     return []
 
 
@@ -397,6 +402,7 @@ def _record(
     db.commit()
     for attempt in recorded:
         delivery, reason = attempt.delivery, attempt.details.get("reason")
+        metrics.delivery_finished(delivery.kind, attempt.outcome)
         log.info(
             "delivery %s (%s) %s%s",
             delivery.id,
