@@ -12,7 +12,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-co
     && rm -rf /var/lib/apt/lists/* \
     && pip install --quiet . \
     && useradd --system --home /app bridge \
-    && mkdir -p /app/instance /app/config && chown bridge /app/instance
+    && mkdir -p /app/instance/metrics /app/config && chown -R bridge /app/instance
 USER bridge
 EXPOSE 8000
 CMD ["wadule-bridge", "serve", "--bind", "0.0.0.0:8000"]

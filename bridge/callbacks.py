@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from standardwebhooks.webhooks import Webhook
 
 from bridge import db as database
+from bridge import metrics
 from bridge.channels.base import retry_after_seconds
 from bridge.events import envelope
 from bridge.models import BridgeState, Event, utcnow
@@ -197,6 +198,7 @@ def _push_one(seq: int, settings, http: requests.Session) -> str:
                 outcome = "retrying"
         db.execute(update(Event).where(Event.seq == seq).values(**values))
         db.commit()
+    metrics.callback_pushed(outcome)
     if outcome == "stopped":
         _stop(f"Wadule answered 410 Gone for event {seq}")
     return outcome

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 
@@ -10,6 +9,7 @@ import click
 
 from bridge import __version__
 from bridge.instance import INSTANCE, private_dir
+from bridge.logs import configure_logging, role_for
 from bridge.settings import Settings, SettingsError, follow_bind
 from bridge.supervisor import Supervisor
 
@@ -31,11 +31,14 @@ def _app():
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Wadule Bridge: forwards Wadule complaints to OPD channels and reports status back."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        settings = Settings.from_env()
+    except SettingsError:
+        settings = None  # the command itself reports the bad setting
+    configure_logging(settings, process=role_for(ctx.invoked_subcommand))
 
 
 @cli.group()
@@ -384,6 +387,7 @@ def worker(lane: str, concurrency: int | None) -> None:
 
     code = celery_app.start(
         argv=[
+            "--quiet",  # no banner: every line is a log line (workers.celery logs the set-up)
             "worker",
             "--loglevel=INFO",
             "-Q",
@@ -407,7 +411,7 @@ def beat() -> None:
     from workers.celery import celery_app
 
     private_dir(INSTANCE)
-    sys.exit(celery_app.start(argv=["beat", "--loglevel=INFO"]) or 0)
+    sys.exit(celery_app.start(argv=["--quiet", "beat", "--loglevel=INFO"]) or 0)
 
 
 @cli.command()

@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bridge import queue
+from bridge import queue, templating
 from bridge.channels import lane_of
 from bridge.models import BridgeState, Channel, Complaint, Delivery, InboundEvent, Opd, utcnow
 from bridge.senders import LidResolver, Sender, is_responder
@@ -233,14 +233,9 @@ def handle(db: Session, message: Inbound, *, resolver: LidResolver | None = None
     if not allowed:
         if not _may_refuse(db, channel):
             return Outcome(reason="refused a moment ago in this group")
-        answer = (
-            f"❌ {tag}: perintah ditolak. Pengirim tidak terdaftar sebagai petugas penjawab "
-            f"{opd.name}.",
-            False,
-            [],
-        )
+        answer = (_say("refused_sender", tag=tag, office=opd.name), False, [])
     elif complaint is None:
-        answer = (f"❌ {tag}: aduan tidak ditemukan. Periksa nomor aduannya.", False, [])
+        answer = (_say("not_found", tag=tag), False, [])
     else:
         try:
             answer = _apply(db, command, complaint, channels, tag)
@@ -287,12 +282,7 @@ def _apply(db: Session, command: Command, complaint: Complaint, channels, tag: s
     group_opd = _answering_channel(channels, complaint).opd
     triage = group_opd.is_triage
     if complaint.opd_id != group_opd.id and not triage:
-        return (
-            f"❌ {tag}: perintah ditolak. Aduan ini ditangani {complaint.opd.name}; "
-            "hanya grup OPD tersebut (atau grup triase) yang bisa mengubah statusnya.",
-            False,
-            [],
-        )
+        return _say("other_office", tag=tag, office=complaint.opd.name), False, []
     note = command.rest[:MAX_NOTE] or None
     actor = Actor("opd", group_opd.slug)
     if command.word in WORDS:
@@ -300,27 +290,29 @@ def _apply(db: Session, command: Command, complaint: Complaint, channels, tag: s
         try:
             change_status(db, complaint, new, note=note, actor=actor)
         except IllegalTransition as exc:
-            return (
-                f'❌ {tag}: tidak bisa menjadi "{STATUS_ID[str(new)]}" karena statusnya '
-                f'sekarang "{STATUS_ID.get(exc.current, exc.current)}".',
-                False,
-                [],
+            answer = _say(
+                "illegal_transition",
+                tag=tag,
+                new_status=str(new),
+                new_label=STATUS_ID[str(new)],
+                current_status=str(exc.current),
+                current_label=STATUS_ID.get(exc.current, exc.current),
             )
-        return f'✅ {tag}: status dicatat "{STATUS_ID[str(new)]}".', True, []
+            return answer, False, []
+        answer = _say(
+            "status_recorded", tag=tag, new_status=str(new), new_label=STATUS_ID[str(new)]
+        )
+        return answer, True, []
     if command.word == "bukan":
         triage_opd = db.scalar(select(Opd).where(Opd.is_triage.is_(True), Opd.active.is_(True)))
         if triage_opd is None or complaint.opd_id == triage_opd.id:
-            return f'❌ {tag}: aduan sudah di grup triase; gunakan "alihkan <opd>".', False, []
+            return _say("already_in_triage", tag=tag), False, []
         reroute(db, complaint, triage_opd, note=note or "bukan kewenangan OPD", actor=actor)
-        return (
-            f"✅ {tag}: dicatat bukan kewenangan {group_opd.name}; dikembalikan ke "
-            f"{triage_opd.name} untuk dialihkan.",
-            True,
-            _new_rows(db, complaint),
-        )
+        answer = _say("returned_to_triage", tag=tag, office=group_opd.name, triage=triage_opd.name)
+        return answer, True, _new_rows(db, complaint)
     if command.word == "alihkan":
         if not triage:
-            return f'❌ {tag}: "alihkan" hanya bisa dari grup triase.', False, []
+            return _say("reroute_only_from_triage", tag=tag), False, []
         slug, _, rest = command.rest.partition(" ")
         target = db.scalar(select(Opd).where(Opd.slug == slug.lower(), Opd.active.is_(True)))
         if target is None:
@@ -331,23 +323,24 @@ def _apply(db: Session, command: Command, complaint: Complaint, channels, tag: s
                     .order_by(Opd.position, Opd.slug)
                 )
             )
-            asked = f'OPD "{slug[:64]}" tidak dikenal' if slug else "OPD tujuan belum ditulis"
-            return (
-                f"❌ {tag}: {asked}. Tulis: #{complaint.wadule_id} alihkan <kode OPD> "
-                f"[catatan]. Kode yang ada: {choices}.",
-                False,
-                [],
+            answer = _say(
+                "unknown_office",
+                tag=tag,
+                wadule_id=complaint.wadule_id,
+                slug=slug[:64],
+                choices=choices,
             )
+            return answer, False, []
         if target.id == complaint.opd_id:
-            return f"❌ {tag}: aduan sudah ditangani {target.name}.", False, []
+            return _say("already_there", tag=tag, office=target.name), False, []
         reroute(db, complaint, target, note=rest.strip()[:MAX_NOTE] or None, actor=actor)
-        return f"✅ {tag}: dialihkan ke {target.name}.", True, _new_rows(db, complaint)
-    return (
-        f'❌ {tag}: perintah "{command.word[:20]}" tidak dikenal. '
-        "Gunakan terima, proses, selesai, tolak atau bukan.",
-        False,
-        [],
-    )
+        return _say("rerouted", tag=tag, office=target.name), True, _new_rows(db, complaint)
+    return _say("unknown_word", tag=tag, word=command.word[:20]), False, []
+
+
+def _say(answer: str, **values) -> str:
+    """The bridge's answer in the group, worded by the ``commands/`` templates."""
+    return templating.current().render(f"commands/{answer}.txt", **values)
 
 
 def _new_rows(db: Session, complaint: Complaint) -> list[int]:

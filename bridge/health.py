@@ -1,7 +1,9 @@
 """``/healthz``, ``/readyz`` and ``/metrics``.
 
-Metrics are read from the database at scrape time, so every API, worker and beat process is
-counted once, with no shared-memory bookkeeping between gunicorn workers.
+``/metrics`` shows two kinds of numbers: gauges read from the database at scrape time (the
+outbox, complaints, callbacks, the last channel checks), the same whichever process answers;
+and the counters and histograms of :mod:`bridge.metrics`, counted by the API's and the workers'
+processes and gathered from their shared folder.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from bridge import callbacks, checks
+from bridge import callbacks, checks, metrics
 from bridge import db as database
 from bridge.auth import hash_key
 from bridge.channels import adapter_class
-from bridge.models import ApiKey, Channel, Complaint, Delivery, Opd, utcnow
+from bridge.channels.base import Verdict
+from bridge.models import ApiKey, BridgeState, Channel, Complaint, Delivery, Opd, utcnow
 from bridge.statuses import CLAIMABLE, ComplaintStatus, DeliveryStatus, Role
 
 log = logging.getLogger(__name__)
@@ -263,6 +266,9 @@ class _DatabaseCollector:
         with database.new_session(self.app) as db:
             health = queue_health(db, now)
             backlog, backlog_age = callbacks.backlog(db)
+            pushing = db.get(BridgeState, callbacks.STATE_KEY)
+            last_checks = checks.last_results(db)
+            last_checked = checks.last_checked_at(db)
         complaints = GaugeMetricFamily(
             "bridge_complaints", "Complaints by status", labels=["status"]
         )
@@ -299,10 +305,45 @@ class _DatabaseCollector:
             "Age of the oldest event not yet accepted",
             value=backlog_age,
         )
+        stopped = pushing is not None and bool(pushing.value.get("stopped"))
+        yield GaugeMetricFamily(
+            "bridge_callbacks_stopped",
+            "1 while pushing events to Wadule is stopped (a 410); resume with the CLI",
+            value=1 if stopped else 0,
+        )
+        yield _channel_verdicts(last_checks)
+        yield GaugeMetricFamily(
+            "bridge_channel_check_timestamp_seconds",
+            "When the last channel check ran (Unix time; 0: never)",
+            value=last_checked.timestamp() if last_checked else 0.0,
+        )
 
 
-@bp.get("/metrics")
-def metrics():
+def _channel_verdicts(results) -> GaugeMetricFamily:
+    """Active channels by OPD, kind and their last check's verdict; every verdict of each
+    (OPD, kind) is there, zeros included, so an alert sees a channel recover. No targets: this
+    page needs no key."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for result in results:
+        per_verdict = counts.setdefault(
+            (result.opd_slug, result.kind), dict.fromkeys((v.value for v in Verdict), 0)
+        )
+        per_verdict[result.verdict.value] += 1
+    family = GaugeMetricFamily(
+        "bridge_channels_by_verdict",
+        "Active channels by OPD, kind and the verdict of their last channel check",
+        labels=["opd", "kind", "verdict"],
+    )
+    for (opd, kind), per_verdict in sorted(counts.items()):
+        for verdict, count in per_verdict.items():
+            family.add_metric([opd, kind, verdict], count)
+    return family
+
+
+@bp.get("/metrics", endpoint="metrics")
+def metrics_page():
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_DatabaseCollector(current_app._get_current_object()))
+    for collector in metrics.collectors(current_app.config["BRIDGE_SETTINGS"]):
+        registry.register(collector)
     return generate_latest(registry), 200, {"Content-Type": CONTENT_TYPE_LATEST}

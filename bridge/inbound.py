@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select, update
 
-from bridge import commands, events
+from bridge import commands, events, metrics
 from bridge import db as database
 from bridge.models import Delivery, utcnow
 from bridge.senders import ANONYMOUS_ADMINS, UNKNOWN, LidResolver, telegram_sender, whatsapp_sender
@@ -59,6 +59,7 @@ def _run(message: commands.Inbound, resolver: LidResolver | None = None):
     db = database.session()
     outcome = commands.handle(db, message, resolver=resolver)
     db.commit()  # the answer's outbox row and any events are rung after this commit
+    metrics.command_handled(message.source, outcome)
     return jsonify(status=outcome.status, reason=outcome.reason)
 
 

@@ -16,6 +16,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bridge import templating
+from bridge.templating import Wording
+
 #: WIB is UTC+7 all year (Indonesia keeps no daylight saving), so no tz database is needed.
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
@@ -28,37 +31,37 @@ def complaint_link(settings, wadule_id: str) -> str:
     return settings.wadule_complaint_url.format(wadule_id=wadule_id)
 
 
-def reopen_header(note: str | None) -> str:
+def reopen_header(note: str | None, *, wording: Wording | None = None) -> str:
     """The lines above a reopened complaint: it came back, and Wadule's reason."""
-    lines = ["🔁 *Aduan dibuka kembali oleh Wadule*"]
-    if note and note.strip():
-        lines.append(f"*Alasan:* {_clean(note)}")
-    return "\n".join(lines) + "\n\n"
+    wording = wording or templating.current()
+    return wording.render("private/reopen_header.txt", note=_clean(note)) + "\n\n"
 
 
-def reroute_header(from_office_name: str, note: str | None) -> str:
+def reroute_header(
+    from_office_name: str, note: str | None, *, wording: Wording | None = None
+) -> str:
     """The lines above a re-routed complaint: which office passed it on, and its note."""
-    lines = [f"↪️ *Aduan dialihkan dari {_clean(from_office_name)}*"]
-    if note and note.strip():
-        lines.append(f"*Catatan:* {_clean(note)}")
-    return "\n".join(lines) + "\n\n"
+    wording = wording or templating.current()
+    return (
+        wording.render(
+            "private/reroute_header.txt", from_office=_clean(from_office_name), note=_clean(note)
+        )
+        + "\n\n"
+    )
 
 
 #: What the worked example of the reply help asks for (an ordinary "in progress" answer).
 EXAMPLE_NOTE = "Tim survei ke lokasi Senin"
 
 
-def reply_help(wadule_id: str) -> str:
+def reply_help(wadule_id: str, *, wording: Wording | None = None) -> str:
     """The last lines of every private message: how to answer from the group.
 
     The command, a worked example with this complaint's own id (so it can be copied), and
     that a reply to the message with just the word works too.
     """
-    return (
-        f"Balas: #{wadule_id} terima|proses|selesai|tolak|bukan [catatan]\n"
-        f"Contoh: #{wadule_id} proses {EXAMPLE_NOTE}\n"
-        "Atau balas pesan ini dengan katanya saja, mis.: selesai Sudah ditambal"
-    )
+    wording = wording or templating.current()
+    return wording.render("private/reply_help.txt", wadule_id=wadule_id, example_note=EXAMPLE_NOTE)
 
 
 def text_length(text: str) -> int:
@@ -66,25 +69,45 @@ def text_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def private_text(complaint, *, opd_name: str, link: str, limit: int) -> str:
+def private_text(
+    complaint, *, opd_name: str, link: str, limit: int, wording: Wording | None = None
+) -> str:
     """The full complaint for a private channel, at most ``limit`` long (see :func:`text_length`).
 
     When it does not fit, only the body is shortened, at a word boundary, ending in "…"; the
     header, the link and the reply help always stay. If even an empty body does not fit, the
     attachment links go next, then everything but the header, title, link and reply help.
+    The wording comes from the templates (:mod:`bridge.templating`); the fitting is done here,
+    on what they render.
     """
-    parts = _Parts.of(complaint, opd_name=opd_name, link=link)
+    parts = _Parts.of(complaint, opd_name=opd_name, link=link, wording=wording)
     for layout in (parts.full, parts.without_attachment_links):
-        without_body = layout("")
-        room = limit - text_length(without_body)
-        if text_length(parts.body) <= room:
-            return layout(parts.body)
-        if room >= text_length(ELLIPSIS):
-            return layout(trim_words(parts.body, room))
-    text = parts.minimal(limit)
+        fitted = _fit(parts.body, layout, limit)
+        if fitted is not None:
+            return fitted
+    text = _fit(parts.title, parts.minimal, limit) or parts.minimal("")
     if text_length(text) > limit:
         raise ValueError(f"limit {limit} is too small for even the header, link and reply help")
     return text
+
+
+def _fit(text: str, layout, limit: int) -> str | None:
+    """``layout(piece)`` for the longest word-trimmed ``piece`` of ``text`` that keeps the
+    whole within ``limit`` (a piece may be just "…"), or None when not even that fits. The
+    room is measured on the whole result, so a template that decorates the piece still fits."""
+    room = limit - text_length(layout(""))
+    while True:
+        if text_length(text) <= room:
+            piece = text
+        elif room >= text_length(ELLIPSIS):
+            piece = trim_words(text, room)
+        else:
+            return None
+        result = layout(piece)
+        overflow = text_length(result) - limit
+        if overflow <= 0:
+            return result
+        room -= overflow
 
 
 def private_payload(complaint, *, opd_slug: str, opd_name: str, link: str) -> dict[str, Any]:
@@ -180,49 +203,67 @@ def place(location: Mapping[str, Any] | None) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class _Parts:
-    """The message's pieces, assembled by the layouts below around a (possibly trimmed) body."""
+    """The message's pieces as the templates render them, put together by the layouts below
+    around a (possibly trimmed) body or title."""
 
+    wording: Wording
+    values: Mapping[str, Any]
     header: str
-    details: tuple[str, ...]
+    details: str
     body: str
-    reporter: tuple[str, ...]
-    attachments: tuple[str, ...]
-    attachment_count: int
+    reporter: str
+    attachments: str
+    attachments_hidden: str
     link: str
     help: str
     title: str
 
     @classmethod
-    def of(cls, complaint, *, opd_name: str, link: str) -> _Parts:
-        wadule_id = complaint.wadule_id
+    def of(cls, complaint, *, opd_name: str, link: str, wording: Wording | None) -> _Parts:
+        wording = wording or templating.current()
         title = _clean(complaint.title) or "(tanpa judul)"
-        details = [f"*Judul:* {title}", f"*Untuk:* {_clean(opd_name)}"]
-        if _clean(complaint.category):
-            details.append(f"*Kategori:* {_clean(complaint.category)}")
-        location_text = place(complaint.location)
-        if location_text:
-            details.append(f"*Lokasi:* {location_text}")
-        maps = maps_link(complaint.location)
-        if maps:
-            details.append(f"🗺️ {maps}")
-        if complaint.submitted_at is not None:
-            details.append(f"*Masuk:* {format_wib(complaint.submitted_at)}")
-        if complaint.confidential:
-            details.append("🔒 *Rahasia:* jangan disebarluaskan")
         attachments = [
             str(a.get("url")).strip()
             for a in (complaint.attachments or [])
             if isinstance(a, Mapping) and a.get("url")
         ]
+        # An anonymous complaint's reporter is not handed to the templates at all.
+        reporter = {} if complaint.anonymous else (complaint.reporter or {})
+        values = {
+            "wadule_id": complaint.wadule_id,
+            "title": title,
+            "office": _clean(opd_name),
+            "category": _clean(complaint.category) or None,
+            "place": place(complaint.location),
+            "maps_link": maps_link(complaint.location),
+            "submitted_at": (
+                format_wib(complaint.submitted_at) if complaint.submitted_at is not None else None
+            ),
+            "confidential": bool(complaint.confidential),
+            "anonymous": bool(complaint.anonymous),
+            "reporter_name": _clean(reporter.get("name")) or None,
+            "reporter_phone": _clean(reporter.get("phone")) or None,
+            "reporter_email": _clean(reporter.get("email")) or None,
+            "link": link,
+            "attachment_urls": attachments,
+            "attachment_count": len(attachments),
+            "example_note": EXAMPLE_NOTE,
+        }
+
+        def piece(name: str) -> str:
+            return wording.render(f"private/{name}.txt", **values)
+
         return cls(
-            header=f"📣 *Aduan baru #{wadule_id}*",
-            details=tuple(details),
+            wording=wording,
+            values=values,
+            header=piece("header"),
+            details=piece("details"),
             body=(complaint.body or "").strip(),
-            reporter=tuple(_reporter_lines(complaint)),
-            attachments=tuple(f"📎 {url}" for url in attachments),
-            attachment_count=len(attachments),
-            link=f"🔗 {link}",
-            help=reply_help(wadule_id),
+            reporter=piece("reporter"),
+            attachments=piece("attachments") if attachments else "",
+            attachments_hidden=piece("attachments_hidden") if attachments else "",
+            link=piece("link"),
+            help=reply_help(complaint.wadule_id, wording=wording),
             title=title,
         )
 
@@ -230,48 +271,24 @@ class _Parts:
         return self._assemble(body, self.attachments)
 
     def without_attachment_links(self, body: str) -> str:
-        note = (
-            (f"📎 {self.attachment_count} lampiran (lihat tautan)",)
-            if self.attachment_count
-            else ()
-        )
-        return self._assemble(body, note)
+        return self._assemble(body, self.attachments_hidden)
 
-    def _assemble(self, body: str, attachments: tuple[str, ...]) -> str:
-        blocks = [
+    def _assemble(self, body: str, attachments: str) -> str:
+        body_block = self.wording.render("private/body.txt", **self.values, body=body)
+        blocks = (
             self.header,
-            "\n".join(self.details),
-            f"*Isi aduan:*\n{body}",
-            "\n".join(self.reporter),
-        ]
-        if attachments:
-            blocks.append("\n".join(attachments))
-        blocks.append(f"{self.link}\n\n{self.help}")
-        return "\n\n".join(blocks)
+            self.details,
+            body_block,
+            self.reporter,
+            attachments,
+            self.link,
+            self.help,
+        )
+        return "\n\n".join(block for block in blocks if block)
 
-    def minimal(self, limit: int) -> str:
-        note = "Isi lengkap di tautan."
-
-        def layout(title: str) -> str:
-            return f"{self.header}\n\n*Judul:* {title}\n{note}\n\n{self.link}\n\n{self.help}"
-
-        room = limit - text_length(layout(""))
-        return layout(trim_words(self.title, room) if room >= 1 else "")
-
-
-def _reporter_lines(complaint) -> list[str]:
-    if complaint.anonymous:
-        return ["*Pelapor:* anonim"]
-    reporter = complaint.reporter or {}
-    name = _clean(reporter.get("name"))
-    lines = [f"*Pelapor:* {name or 'tidak dicantumkan'}"]
-    phone = _clean(reporter.get("phone"))
-    if phone:
-        lines.append(f"*Telepon:* {phone}")
-    email = _clean(reporter.get("email"))
-    if email:
-        lines.append(f"*Email:* {email}")
-    return lines
+    def minimal(self, title: str) -> str:
+        note = self.wording.render("private/minimal.txt", **{**self.values, "title": title})
+        return "\n\n".join(b for b in (self.header, note, self.link, self.help) if b)
 
 
 def _clean(value: Any) -> str:

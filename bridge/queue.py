@@ -18,6 +18,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
+from bridge import logs
 from bridge.statuses import Lane
 
 #: How often beat wakes the outbox (see bridge.outbox.sweeper; kept here so that this module
@@ -213,6 +214,7 @@ def publish(rows: Iterable[Row]) -> list[int]:
                         args=[chunk],
                         kwargs={"lane": lane.value},
                         queue=QUEUES[lane],
+                        headers=logs.task_headers(),
                         producer=producer,
                         retry=True,
                         retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
@@ -253,6 +255,8 @@ def ring_events() -> None:
         return
     celery_app: Celery = current_app.extensions["celery"]
     try:
-        celery_app.send_task(PUSH_TASK, queue=HOUSEKEEPING_QUEUE, retry=False)
+        celery_app.send_task(
+            PUSH_TASK, queue=HOUSEKEEPING_QUEUE, headers=logs.task_headers(), retry=False
+        )
     except Exception as exc:  # beat rings again within one sweep interval
         log.warning("broker publish failed for the event pusher (%s)", type(exc).__name__)

@@ -1,4 +1,10 @@
-"""gunicorn, started from code so ``wadule-bridge serve`` reads the same settings."""
+"""gunicorn, started from code so ``wadule-bridge serve`` reads the same settings.
+
+Its logs are the bridge's (:mod:`bridge.logs`): gunicorn's error and access loggers hand their
+records to the handler ``wadule-bridge`` installed, so they have the same format, and the access
+line carries the request's id. Its worker processes count metrics in files
+(:mod:`bridge.metrics`) in the folder of this server's process tree, emptied when it starts.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,11 @@ import multiprocessing
 import re
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
+from bridge import metrics
 from bridge.instance import INSTANCE, private_dir
+from bridge.logs import request_id_scope
 
 log = logging.getLogger(__name__)
 #: Longest path a Unix socket may have (108 bytes with the terminating NUL on Linux).
@@ -40,6 +49,33 @@ class BridgeServer(BaseApplication):
         return create_app(settings=self.settings)
 
 
+class GunicornLogger(Logger):
+    """gunicorn's logger, writing through the bridge's log handler in the bridge's format."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in [h for h in log.handlers if getattr(h, "_gunicorn", False)]:
+                log.removeHandler(handler)
+            log.propagate = True
+
+    def access(self, resp, req, environ, request_time) -> None:
+        # gunicorn logs the access after the app has returned: the id comes from the request.
+        with request_id_scope(environ.get("bridge.request_id")):
+            super().access(resp, req, environ, request_time)
+
+
+def _child_exit(_server, worker) -> None:
+    metrics.process_ended(worker.pid)
+
+
+def tree(bind: str) -> str:
+    """The metrics folder (and ``process`` label) of the server on ``bind``: ``api-8000@host``."""
+    port = bind.rsplit(":", 1)[-1]
+    name = port if port.isdigit() else re.sub(r"[^A-Za-z0-9.]+", "-", bind).strip("-")
+    return metrics.tree_name(f"api-{name}")
+
+
 def control_socket(bind: str) -> str | None:
     """The path of gunicorn's control socket for the server on ``bind``, or None if too long.
 
@@ -66,8 +102,12 @@ def serve(settings, *, bind: str, workers: int | None = None) -> None:
         "accesslog": "-",
         # No query strings or bodies in access logs: only method, path, status, size, time.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+        "logger_class": GunicornLogger,
+        "child_exit": _child_exit,
         "preload_app": False,
     }
+    # Before any worker imports prometheus-client (see bridge.metrics).
+    metrics.use_folder(settings, tree(bind), empty=True)
     socket_path = control_socket(bind)
     if socket_path is None:
         log.warning("gunicorn control socket disabled: the instance folder's path is too long")

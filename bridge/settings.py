@@ -14,6 +14,9 @@ from collections.abc import Mapping, MutableMapping
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/bridge.db"
 DEFAULT_EMBEDDED_BROKER = "sqla+sqlite:///instance/broker.db"
+#: Where the API, worker processes share their counters and histograms (see bridge.metrics).
+DEFAULT_METRICS_DIR = "instance/metrics"
+LOG_FORMATS = ("text", "json")
 
 #: Seconds between delivery attempts: quick retries first, then backing off to about a day.
 DEFAULT_DELIVERY_RETRY_SCHEDULE = (10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
@@ -286,6 +289,21 @@ def follow_bind(env: MutableMapping[str, str], bind: str) -> str | None:
     return url
 
 
+def parse_templates_dir(raw: str | None) -> str | None:
+    """Check ``BRIDGE_TEMPLATES_DIR``: a folder of message templates that must all load and
+    render (a broken one stops the bridge at startup, never a message at send time)."""
+    if raw is None or not raw.strip():
+        return None
+    folder = raw.strip()
+    from bridge.templating import TemplateProblem, check_folder
+
+    try:
+        check_folder(folder)
+    except TemplateProblem as exc:
+        raise SettingsError(f"BRIDGE_TEMPLATES_DIR: {exc}") from None
+    return folder
+
+
 def _normalise_db_url(url: str) -> str:
     # psycopg 3 is the driver we ship; accept the common spellings of a PostgreSQL URL.
     for prefix in ("postgres://", "postgresql://"):
@@ -357,6 +375,12 @@ class Settings:
     )
     #: The operator console's language: ``id`` (Indonesian, the default) or ``en``.
     console_language: str = "id"
+    #: ``text`` or ``json`` (one JSON object a line); see :mod:`bridge.logs`.
+    log_format: str = "text"
+    #: A folder whose message templates replace the built-in ones by name (bridge.templating).
+    templates_dir: str | None = None
+    #: The folder the API and worker process trees share their metrics in (bridge.metrics).
+    metrics_dir: str = DEFAULT_METRICS_DIR
     #: Environment variables that channels name with ``token_env``/``secret_env``.
     channel_secrets: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -434,6 +458,9 @@ class Settings:
                 + " or ".join(CONSOLE_LANGUAGES)
                 + f", not {env['BRIDGE_CONSOLE_LANGUAGE']!r}"
             )
+        log_format = (env.get("BRIDGE_LOG_FORMAT") or "text").strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(f"BRIDGE_LOG_FORMAT must be text or json, not {log_format!r}")
         return cls(
             database_url=_normalise_db_url(env.get("BRIDGE_DATABASE_URL") or DEFAULT_DATABASE_URL),
             broker_url=env.get("BRIDGE_BROKER_URL") or DEFAULT_EMBEDDED_BROKER,
@@ -479,6 +506,9 @@ class Settings:
             extra_holidays=parse_holidays(env.get("BRIDGE_HOLIDAYS")),
             weekly_report=parse_weekly_report(env.get("BRIDGE_WEEKLY_REPORT")),
             console_language=console_language,
+            log_format=log_format,
+            templates_dir=parse_templates_dir(env.get("BRIDGE_TEMPLATES_DIR")),
+            metrics_dir=(env.get("BRIDGE_METRICS_DIR") or "").strip() or DEFAULT_METRICS_DIR,
             channel_secrets={
                 k: v for k, v in env.items() if not k.startswith("BRIDGE_") and k.isupper()
             },

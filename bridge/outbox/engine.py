@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextvars
 import dataclasses
 import datetime as dt
 import enum
@@ -34,7 +35,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bridge import db as database
-from bridge import events, queue
+from bridge import events, metrics, queue
 from bridge.channels import (
     ChannelAdapter,
     NotYetError,
@@ -193,7 +194,16 @@ def _send_all(attempts: list[Attempt], deadline: float, stop: Stop, settings) ->
         return [a for group in groups for a in _send_in_order(group, deadline, stop, settings)]
     app = current_app._get_current_object()
     futures = [
-        _executor().submit(_send_group_in_app, app, group, deadline, stop, settings)
+        # Each with a copy of this context: the send threads log with the batch's request id.
+        _executor().submit(
+            contextvars.copy_context().run,
+            _send_group_in_app,
+            app,
+            group,
+            deadline,
+            stop,
+            settings,
+        )
         for group in groups
     ]
     return [a for future in futures for a in future.result()]
@@ -208,8 +218,13 @@ def _send_in_order(group: list[Attempt], deadline: float, stop: Stop, settings) 
     for index, attempt in enumerate(group):
         if time.monotonic() > deadline or stop():
             return group[index:]
+        started = time.monotonic()
         attempt.outcome, attempt.details = _send(attempt, settings)
         attempt.answered_at = utcnow()
+        if not settings.sandbox:
+            metrics.provider_call(
+                attempt.delivery.kind, attempt.outcome, time.monotonic() - started
+            )
     return []
 
 
@@ -399,6 +414,7 @@ def _record(
     db.commit()
     for attempt in recorded:
         delivery, reason = attempt.delivery, attempt.details.get("reason")
+        metrics.delivery_finished(delivery.kind, attempt.outcome)
         log.info(
             "delivery %s (%s) %s%s",
             delivery.id,

@@ -14,9 +14,11 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge import templating
 from bridge.channels.base import PermanentError
 from bridge.messages import ELLIPSIS, text_length
 from bridge.redaction import redact_complaint_text
+from bridge.templating import Wording
 
 CARD_PATH = "/public/cards/{wadule_id}.jpg"
 
@@ -71,47 +73,52 @@ def public_summary(
     )
 
 
-def public_text(summary: PublicSummary, *, limit: int, measure: Measure = text_length) -> str:
+def public_text(
+    summary: PublicSummary,
+    *,
+    limit: int,
+    measure: Measure = text_length,
+    wording: Wording | None = None,
+) -> str:
     """The post for a public channel, at most ``limit`` as ``measure`` counts.
 
     Only whole words are dropped, so no word and no link is cut: first the excerpt is shortened
     (ending in "…") or left out, then the title, then the category line, then the office name.
-    The header with the ``wadule_id`` and the Wadule link always stay.
+    The header with the ``wadule_id`` and the Wadule link always stay. The lines come from the
+    ``public/`` templates (:mod:`bridge.templating`), which see only the redacted summary.
     """
-    header = (
-        f"🔁 Aduan dibuka kembali #{summary.wadule_id}"
-        if summary.reopened
-        else f"📢 Aduan warga #{summary.wadule_id}"
-    )
-    details = " · ".join(
-        part
-        for part in (
-            f"Kategori: {summary.category}" if summary.category else "",
-            district_label(summary.district),
-        )
-        if part
-    )
-    link_line = f"Selengkapnya: {summary.link}"
+    wording = wording or templating.current()
+    values = {
+        "wadule_id": summary.wadule_id,
+        "reopened": summary.reopened,
+        "category": summary.category,
+        "district": district_label(summary.district) or None,
+        "office": summary.opd_name,
+        "link": summary.link,
+    }
+    header = wording.render("public/header.txt", **values)
+    details = wording.render("public/details.txt", **values)
+    office_line = wording.render("public/office.txt", **values) if summary.opd_name else ""
+    link_line = wording.render("public/link.txt", **values)
 
     def layout(title: str, excerpt: str, details: str, office: str) -> str:
         blocks = [f"{header}\n{title}" if title else header]
         if excerpt:
             blocks.append(excerpt)
-        tail = [line for line in (details, f"Ditangani: {office}" if office else "") if line]
-        tail.append(link_line)
+        tail = [line for line in (details, office, link_line) if line]
         blocks.append("\n".join(tail))
-        return "\n\n".join(blocks)
+        return "\n\n".join(block for block in blocks if block)
 
-    title, office = summary.title, summary.opd_name
-    full = layout(title, summary.excerpt, details, office)
+    title = summary.title
+    full = layout(title, summary.excerpt, details, office_line)
     if measure(full) <= limit:
         return full
     # 1. A shorter excerpt, as long as some of it fits.
-    fitted = _fit(summary.excerpt, lambda e: layout(title, e, details, office), limit, measure)
+    fitted = _fit(summary.excerpt, lambda e: layout(title, e, details, office_line), limit, measure)
     if fitted:
         return fitted
-    # 2. No excerpt; the title, the category line, then the office name give way in turn.
-    for kept_details, kept_office in ((details, office), ("", office), ("", "")):
+    # 2. No excerpt; the title, the category line, then the office line give way in turn.
+    for kept_details, kept_office in ((details, office_line), ("", office_line), ("", "")):
         bare = layout("", "", kept_details, kept_office)
         if measure(bare) > limit:
             continue
