@@ -28,7 +28,19 @@ def create_app(test_config: Mapping | None = None, *, settings: Settings | None 
     if test_config:
         app.config.update(test_config)
 
-    from bridge import api, console, db, health, home, inbound, logs, metrics, queue, templating
+    from bridge import (
+        api,
+        attachments,
+        console,
+        db,
+        health,
+        home,
+        inbound,
+        logs,
+        metrics,
+        queue,
+        templating,
+    )
     from bridge.public import views as public_views
 
     templating.init_app(app)
@@ -40,6 +52,7 @@ def create_app(test_config: Mapping | None = None, *, settings: Settings | None 
     app.register_blueprint(health.bp)
     app.register_blueprint(inbound.bp)
     app.register_blueprint(public_views.bp)
+    app.register_blueprint(attachments.bp)
     console.init_app(app)
     metrics.init_app(app)
     logs.init_app(app)  # outermost: the request id covers everything the request logs

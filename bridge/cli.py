@@ -331,6 +331,63 @@ def channels_check(opd_slug: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+@cli.group()
+def report() -> None:
+    """Reports."""
+
+
+@report.command("weekly")
+@click.option(
+    "--week",
+    default=None,
+    metavar="YYYY-Www",
+    help="the ISO week (WIB), e.g. 2026-W49; default: the last complete week",
+)
+@click.option("--send", is_flag=True, help="also send it to the leadership channels (once)")
+@click.option(
+    "--png",
+    "png_path",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="write the chart (PNG) to this file",
+)
+def report_weekly(week: str | None, send: bool, png_path: str | None) -> None:
+    """Print the weekly OPD report; --send also queues it to the leadership's WhatsApp group
+    and Telegram channels, once per week and channel. Exits 1 when it cannot be sent."""
+    from pathlib import Path
+
+    from bridge import reports
+    from bridge.db import new_session
+    from bridge.worktime import parse_iso_week
+
+    try:
+        chosen = parse_iso_week(week) if week else reports.last_complete_week()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+    app = _app()
+    settings = app.config["BRIDGE_SETTINGS"]
+    with app.app_context(), new_session() as db:
+        try:
+            rendered = reports.report_for(db, settings, chosen)
+        except reports.WeekNotStarted as exc:
+            raise click.BadParameter(str(exc), param_hint="--week") from None
+        click.echo(rendered.text)
+        if png_path:
+            Path(png_path).write_bytes(rendered.png)
+            click.echo(f"chart written to {png_path}", err=True)
+        if not send:
+            return
+        try:
+            queued = reports.queue_weekly(db, settings, chosen, rendered=rendered)
+        except (reports.NoLeadership, reports.WeekNotOver) as exc:
+            click.echo(f"not sent: {exc}", err=True)
+            sys.exit(1)
+    for kind, target in queued.created:
+        click.echo(f"queued to {kind} {target}", err=True)
+    for kind, target, status in queued.existing:
+        click.echo(f"queued before to {kind} {target} ({status}); not queued again", err=True)
+
+
 @cli.command()
 @click.option("--bind", default=DEFAULT_BIND, show_default=True)
 @click.option("--workers", type=int, default=None, help="gunicorn worker processes")

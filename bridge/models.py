@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -263,6 +264,8 @@ class Delivery(Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     #: Provider-side progress for multi-step publishing (e.g. an Instagram container id).
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: A file sent with the text (the weekly report's chart): every attempt sends these bytes.
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
     sent_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -285,7 +288,8 @@ class StatusChange(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor_kind: Mapped[str] = mapped_column(String(32))
     actor_name: Mapped[str] = mapped_column(String(100))
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: Indexed: the weekly report reads the entries since a week began (migration 0009).
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
     complaint: Mapped[Complaint] = relationship(back_populates="history")
 
@@ -513,3 +517,23 @@ class SlaStep(Base):
 
     def __repr__(self) -> str:
         return f"SlaStep({self.complaint_id}, {self.clock!r}, {self.stage})"
+
+
+class Attachment(Base):
+    """A file the bridge sends along with a notice (the weekly report's chart).
+
+    Stored once, so every attempt and every channel sends the same bytes, and served at a
+    stable, unguessable URL (``token``) for providers that take a link instead of the file.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Attachment({self.id}, {self.filename!r}, {len(self.data or b'')} bytes)"

@@ -7,6 +7,7 @@ API does.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -34,6 +35,7 @@ PUSH_TASK = "bridge.push_events"
 CHECK_TASK = "bridge.check_channels"
 PRUNE_TASK = "bridge.prune"
 SLA_TASK = "bridge.sla_ladder"
+WEEKLY_REPORT_TASK = "bridge.weekly_report"
 #: Checking every channel may wait on many slow providers (each call is bounded).
 CHECK_TIME_LIMIT = 900
 
@@ -116,8 +118,31 @@ def celery_config(settings) -> dict:
                 "schedule": crontab(minute=15, hour=20),
                 "options": {"queue": HOUSEKEEPING_QUEUE},
             },
+            **_weekly_report_entry(settings),
         },
         "timezone": "UTC",
+    }
+
+
+def weekly_report_crontab(when) -> crontab:
+    """``BRIDGE_WEEKLY_REPORT`` (a weekday and time in WIB) as a crontab in UTC, beat's
+    timezone: ``Mon 07:00`` WIB is Monday 00:00 UTC, ``Mon 03:00`` WIB is Sunday 20:00 UTC."""
+    # 1 January 2024 was a Monday: any week serves, WIB has no daylight saving.
+    local = dt.datetime.combine(dt.date(2024, 1, 1) + dt.timedelta(days=when.weekday), when.time)
+    utc = local - dt.timedelta(hours=7)
+    # crontab counts days of the week from Sunday (0), Python from Monday.
+    return crontab(minute=utc.minute, hour=utc.hour, day_of_week=(utc.weekday() + 1) % 7)
+
+
+def _weekly_report_entry(settings) -> dict:
+    if settings.weekly_report is None:  # BRIDGE_WEEKLY_REPORT=off
+        return {}
+    return {
+        "weekly-report": {
+            "task": WEEKLY_REPORT_TASK,
+            "schedule": weekly_report_crontab(settings.weekly_report),
+            "options": {"queue": HOUSEKEEPING_QUEUE},
+        }
     }
 
 

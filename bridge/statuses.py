@@ -42,6 +42,8 @@ class DeliveryPurpose(enum.StrEnum):
     REMINDER = "reminder"
     #: Twice or three times an SLA: to the triage and the leadership groups (bridge.sla).
     ESCALATION = "escalation"
+    #: The weekly report to a leadership channel: its text, and its chart as an attachment.
+    REPORT = "report"
 
     @property
     def carries_complaint(self) -> bool:
@@ -110,8 +112,9 @@ COMPLAINT_TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
 }
 
 CLOSED_STATUSES = frozenset({C.RESOLVED, C.REJECTED})
-#: The office has answered (``terima`` or later): the SLA's ``answer`` clock stops.
-ANSWERED_STATUSES = frozenset(_OPEN_AFTER_RECEIPT)
+#: Statuses that show an OPD has answered (contract section 10: "first answer: ``terima`` or
+#: later"). A status may skip forward, so any of them counts as the first answer.
+ANSWERED_STATUSES = frozenset({C.ACKNOWLEDGED, C.IN_PROGRESS, C.RESOLVED, C.REJECTED})
 
 
 def can_transition(current: ComplaintStatus, new: ComplaintStatus) -> bool:

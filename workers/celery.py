@@ -20,7 +20,9 @@ from celery.signals import (
 from bridge import create_app, logs, metrics
 from bridge.db import engine_of
 from bridge.settings import Settings
-from workers import stopping, tasks  # noqa: F401  (register the tasks and the SIGTERM handler)
+from workers import broker_fixes, stopping, tasks  # noqa: F401  (tasks and the SIGTERM handler)
+
+broker_fixes.install()
 
 log = logging.getLogger(__name__)
 settings = Settings.from_env()

@@ -14,7 +14,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 
-from bridge import callbacks, checks, outbox, retention, sla
+from bridge import callbacks, checks, outbox, reports, retention, sla
 from bridge import db as database
 from bridge.channels.base import Verdict
 from bridge.errors import chain, describe
@@ -28,6 +28,7 @@ from bridge.queue import (
     SLA_TASK,
     SWEEP_TASK,
     WAKE_TASK,
+    WEEKLY_REPORT_TASK,
 )
 from workers import stopping
 
@@ -126,3 +127,11 @@ def sla_ladder() -> dict:
     with database.new_session() as db:
         result = sla.run_ladder(db, utcnow())
     return {"looked": result.looked, "steps": result.steps, "notices": result.notices}
+
+
+@shared_task(name=WEEKLY_REPORT_TASK, ignore_result=True)
+@told_safely
+def weekly_report() -> dict:
+    """Queue the report of the week that just ended to the leadership channels (once)."""
+    with database.new_session() as db:
+        return reports.send_last_week(db, current_app.config["BRIDGE_SETTINGS"])

@@ -184,9 +184,9 @@ def init_app(app: Flask) -> Api:
     api = Api(app)
     api.register_converter(openapi.WaduleIdConverter, openapi.wadule_id_parameter)
     app.register_error_handler(Exception, handle_unexpected)
-    from bridge.api import complaints, docs, events, opds, sandbox
+    from bridge.api import complaints, docs, events, opds, reports, sandbox
 
-    for blueprint in (complaints.blp, events.blp, opds.blp, sandbox.blp):
+    for blueprint in (complaints.blp, events.blp, opds.blp, reports.blp, sandbox.blp):
         api.register_blueprint(blueprint)
     openapi.complete(api)
     app.register_blueprint(docs.bp, url_prefix=API_PREFIX)

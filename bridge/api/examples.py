@@ -203,3 +203,76 @@ SANDBOX_LIST = {
     ],
     "next_cursor": None,
 }
+
+_FIGURES = {
+    "received": 12,
+    "answered": 9,
+    "median_first_answer": {"working_seconds": 14400.0, "working_days": 0.5, "answers": 9},
+    "grades": {"cepat": 5, "sedang": 2, "lambat": 1},
+    "open_past_sla": 1,
+    "awaiting_answer": 2,
+    "awaiting_past_sla": 1,
+}
+_PREVIOUS = {
+    "received": 10,
+    "answered": 10,
+    "median_first_answer": {"working_seconds": 10800.0, "working_days": 0.375, "answers": 10},
+    "grades": {"cepat": 6, "sedang": 1, "lambat": 0},
+    "open_past_sla": 0,
+    "awaiting_answer": 0,
+    "awaiting_past_sla": 0,
+}
+_CHANGE = {
+    "received": 2,
+    "answered": -1,
+    "median_first_answer_seconds": 3600.0,
+    "median_first_answer_days": 0.125,
+    "grades": {"cepat": -1, "sedang": 1, "lambat": 1},
+    "open_past_sla": 1,
+    "awaiting_answer": 2,
+    "awaiting_past_sla": 1,
+}
+_CHANNEL = {"present": True, "usable": True, "reason": None, "checked_at": "2026-11-30T23:30:05Z"}
+WEEKLY_REPORT = {
+    "week": "2026-W48",
+    "previous_week": "2026-W47",
+    "starts_at": "2026-11-22T17:00:00Z",
+    "ends_at": "2026-11-29T17:00:00Z",
+    "as_of": "2026-11-29T17:00:00Z",
+    "complete": True,
+    "generated_at": "2026-11-30T00:00:02Z",
+    "default_sla": {"answer": "1d", "resolve": "6d"},
+    "totals": {
+        "offices": 1,
+        "needing_attention": 1,
+        "figures": _FIGURES,
+        "previous": _PREVIOUS,
+        "change": _CHANGE,
+    },
+    "offices": [
+        {
+            "rank": 1,
+            "opd": "dpupr",
+            "name": "Dinas Pekerjaan Umum dan Penataan Ruang",
+            "attention": True,
+            "reasons": [
+                {"code": "open_past_sla", "text": "1 aduan terbuka melewati SLA"},
+                {
+                    "code": "slow_resolution",
+                    "text": "1 aduan selesai lambat (lebih dari 6 hari kerja)",
+                },
+            ],
+            "sla": {"answer": "1d", "resolve": "6d"},
+            "own_sla": False,
+            "coverage": {
+                "whatsapp_group": _CHANNEL,
+                "facebook_page": _CHANNEL,
+                "instagram": {"present": False, "usable": None, "reason": None, "checked_at": None},
+                "x": _CHANNEL,
+            },
+            **_FIGURES,
+            "previous": _PREVIOUS,
+            "change": _CHANGE,
+        }
+    ],
+}

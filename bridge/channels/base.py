@@ -88,6 +88,13 @@ class OutgoingMessage:
     progress: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: Persist progress at once (committed), so a crash never repeats a step that succeeded.
     checkpoint: Callable[[dict[str, Any]], None] = lambda progress: None
+    #: A picture sent with the text (the weekly report's chart): its bytes, file name and media
+    #: type, the same on every attempt (:mod:`bridge.attachments`).
+    image: bytes | None = None
+    image_name: str | None = None
+    image_type: str | None = None
+    #: Where the bridge serves the same picture, for a provider that can only send a link.
+    image_url: str | None = None
 
     def __repr__(self) -> str:
         # Text and secrets stay out of logs and tracebacks.

@@ -6,10 +6,18 @@ exception or response text containing it ever reaches an error reason or a log l
 
 The rendered text uses WhatsApp's ``*bold*`` markers; here they become Telegram ``bold``
 entities (plain text plus offsets), which needs no escaping of the complaint's own text.
+
+A message with a picture (the weekly report's chart) goes through ``sendPhoto``: multipart
+form data with the file as ``photo`` and the text as ``caption`` with ``caption_entities``
+(https://core.telegram.org/bots/api#sendphoto: "upload a new photo using multipart/form-data";
+caption "0-1024 characters after entities parsing"). A longer text follows the picture as a
+``sendMessage``, the picture captioned with the text's first paragraph; the picture's success is
+checkpointed, so a retry sends only the text.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any, ClassVar
@@ -37,6 +45,8 @@ NOT_CONFIGURED = "provider not configured"
 # WhatsApp's rule, roughly: a marker pair around non-blank text on one line, not inside a word.
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]*?\S)\*(?![\w*])")
 _NUMERIC_ID = re.compile(r"-?[0-9]+")
+#: sendPhoto's caption limit, in UTF-16 units after entity parsing (Bot API "sendPhoto").
+CAPTION_LIMIT = 1024
 
 
 class Adapter(ChannelAdapter):
@@ -57,18 +67,40 @@ class Adapter(ChannelAdapter):
         missing = self.missing_configuration(message)
         if missing:
             raise PermanentError(missing)
-        text, entities = bold_entities(message.text)
         try:
-            return self._send(message, message.target, text, entities)
+            return self._deliver(message, message.target)
         except _Migrated as moved:
             log.info("telegram chat of delivery %s moved to a supergroup", message.delivery_id)
             # Sent once more, to the new id; a second migration answer is an error, not a loop.
-            result = self._send(message, moved.new_chat_id, text, entities, may_migrate=False)
+            result = self._deliver(message, moved.new_chat_id, may_migrate=False)
             return SendResult(external_id=result.external_id, new_target=moved.new_chat_id)
+
+    def _deliver(
+        self, message: OutgoingMessage, target: str, *, may_migrate: bool = True
+    ) -> SendResult:
+        text, entities = bold_entities(message.text)
+        if message.image is None:
+            return self._send(target, text, entities, may_migrate=may_migrate)
+        fits = utf16_len(text) <= CAPTION_LIMIT
+        if "photo_sent" not in message.progress:
+            caption, caption_entities = (
+                (text, entities)
+                if fits
+                # Half the limit in characters is within it in UTF-16 units, whatever they are.
+                else bold_entities(first_paragraph(message.text)[: CAPTION_LIMIT // 2])
+            )
+            result = self._send_photo(
+                message, target, caption, caption_entities, may_migrate=may_migrate
+            )
+            if fits:
+                return result
+            # The picture is out: a retry of this row sends only the text.
+            message.progress["photo_sent"] = result.external_id or True
+            message.checkpoint(dict(message.progress))
+        return self._send(target, text, entities, may_migrate=may_migrate)
 
     def _send(
         self,
-        message: OutgoingMessage,
         target: str,
         text: str,
         entities: list[dict[str, Any]],
@@ -86,6 +118,36 @@ class Adapter(ChannelAdapter):
         response = self.post(
             f"{base}/bot{self.settings.telegram_bot_token}/sendMessage", json=payload
         )
+        return self._result(response, may_migrate=may_migrate)
+
+    def _send_photo(
+        self,
+        message: OutgoingMessage,
+        target: str,
+        caption: str,
+        entities: list[dict[str, Any]],
+        *,
+        may_migrate: bool = True,
+    ) -> SendResult:
+        # Form fields are strings; structured ones JSON-serialized (Bot API "Making requests").
+        fields: dict[str, str] = {"chat_id": str(chat_id_value(target)), "caption": caption}
+        if entities:
+            fields["caption_entities"] = json.dumps(entities)
+        base = self.settings.telegram_api_url.rstrip("/")
+        response = self.post(
+            f"{base}/bot{self.settings.telegram_bot_token}/sendPhoto",
+            data=fields,
+            files={
+                "photo": (
+                    message.image_name or "image.png",
+                    message.image,
+                    message.image_type or "image/png",
+                )
+            },
+        )
+        return self._result(response, may_migrate=may_migrate)
+
+    def _result(self, response, *, may_migrate: bool) -> SendResult:
         status = response.status_code
         body = json_body(response)
         body = body if isinstance(body, dict) else {}
@@ -253,6 +315,11 @@ def _migrated_to(status: int, body: dict[str, Any]) -> str | None:
     return None
 
 
+def first_paragraph(text: str) -> str:
+    """The text up to its first blank line (a picture's caption when the text follows it)."""
+    return text.split("\n\n", 1)[0]
+
+
 def chat_id_value(target: str) -> int | str:
     """Numeric chat ids go out as integers; ``@channelusername`` stays a string."""
     target = target.strip()
@@ -285,4 +352,11 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-__all__ = ["Adapter", "bold_entities", "chat_id_value", "utf16_len"]
+__all__ = [
+    "CAPTION_LIMIT",
+    "Adapter",
+    "bold_entities",
+    "chat_id_value",
+    "first_paragraph",
+    "utf16_len",
+]

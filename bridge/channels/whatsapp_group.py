@@ -8,10 +8,26 @@
 - **Fonnte** (hosted gateway): ``POST {fonnte_url}/send``, form-encoded ``target`` and
   ``message``, the bare token in ``Authorization``. Fonnte answers HTTP 200 even on failure and
   puts ``{"status": false, "reason": "..."}`` in the body.
+
+A message with a picture (the weekly report's chart):
+
+- WAHA: ``POST /api/sendImage`` with ``file: {mimetype, filename, data}`` (base64) and the text
+  as ``caption`` (waha-docs content/docs/how-to/send-messages/index.md "Send Image"; every
+  engine has it, .../send-messages/features.md). A text over :data:`CAPTION_LIMIT` goes as a
+  second message after the picture, which has the text's first paragraph as its caption; the
+  picture's success is checkpointed, so a retry sends only what is left. Before 2026.6.1,
+  WAHA Core (not Plus) refuses media with 422 "... is available only in Plus version" (waha
+  src/core/exceptions.ts ``AvailableInPlusVersion``, thrown by every engine's ``sendImage``;
+  waha-docs content/blog/waha-2026-6/index.md: media free in Core from 2026.6.1): the text
+  then goes with a link to the picture, served by the bridge (:mod:`bridge.attachments`).
+- Fonnte: the text with the link. Fonnte could fetch the file from a ``url`` itself
+  (docs.fonnte.com/api-send-message-by-url-get), but only from a public address and on
+  packages that allow attachments; a refused fetch would hold the text back too.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import urllib.parse
@@ -56,6 +72,12 @@ SESSION_WAIT = 60.0
 DEVICE_WAIT = 300.0
 #: An empty Fonnte quota needs someone to top it up.
 QUOTA_WAIT = 3600.0
+#: Longest text sent as a picture's caption; longer ones follow the picture as a message
+#: (WhatsApp's documented caption limit, developers.facebook.com/documentation/
+#: business-messaging/whatsapp/messages/image-messages: "Maximum 1024 characters").
+CAPTION_LIMIT = 1024
+#: WAHA Core's answer to media before 2026.6.1 (waha src/core/exceptions.ts).
+PLUS_ONLY = "available only in Plus version"
 
 
 class Adapter(ChannelAdapter):
@@ -89,19 +111,61 @@ class Adapter(ChannelAdapter):
     # WAHA
 
     def _send_waha(self, message: OutgoingMessage) -> SendResult:
+        if message.image is not None:
+            return self._send_waha_image(message)
+        return self._waha_text(message, message.text)
+
+    def _waha_text(self, message: OutgoingMessage, text: str) -> SendResult:
+        return self._waha_call(
+            message,
+            "sendText",
+            {
+                "session": self.settings.waha_session,
+                "chatId": message.target,
+                "text": text,
+                # A preview makes WAHA fetch the Wadule page first: slower, and it may fail.
+                "linkPreview": False,
+            },
+        )
+
+    def _send_waha_image(self, message: OutgoingMessage) -> SendResult:
+        fits = len(message.text) <= CAPTION_LIMIT
+        if "image_sent" not in message.progress:
+            try:
+                result = self._waha_call(
+                    message,
+                    "sendImage",
+                    {
+                        "session": self.settings.waha_session,
+                        "chatId": message.target,
+                        "file": {
+                            "mimetype": message.image_type or "image/png",
+                            "filename": message.image_name or "image.png",
+                            "data": base64.b64encode(message.image).decode("ascii"),
+                        },
+                        "caption": message.text if fits else first_paragraph(message.text),
+                    },
+                )
+            except _PlusOnly:
+                log.warning(
+                    "waha: this WAHA sends no pictures (Core before 2026.6.1); delivery %s goes"
+                    " as text with a link to the picture",
+                    message.delivery_id,
+                )
+                return self._waha_text(message, with_link(message))
+            if fits:
+                return result
+            # The picture is out: a retry of this row sends only the text.
+            message.progress["image_sent"] = result.external_id or True
+            message.checkpoint(dict(message.progress))
+        return self._waha_text(message, message.text)
+
+    def _waha_call(self, message: OutgoingMessage, method: str, body: dict) -> SendResult:
         headers = {"Accept": "application/json"}
         if self.settings.waha_api_key:
             headers["X-Api-Key"] = self.settings.waha_api_key
         response = self.post(
-            f"{self.settings.waha_url.rstrip('/')}/api/sendText",
-            json={
-                "session": self.settings.waha_session,
-                "chatId": message.target,
-                "text": message.text,
-                # A preview makes WAHA fetch the Wadule page first: slower, and it may fail.
-                "linkPreview": False,
-            },
-            headers=headers,
+            f"{self.settings.waha_url.rstrip('/')}/api/{method}", json=body, headers=headers
         )
         status = response.status_code
         body = json_body(response)
@@ -110,6 +174,8 @@ class Adapter(ChannelAdapter):
             log.info("waha accepted delivery %s (message id %s)", message.delivery_id, external_id)
             return SendResult(external_id=external_id)
         detail = _waha_error_text(body)
+        if status == 422 and PLUS_ONLY in detail:
+            raise _PlusOnly(detail)
         if status in (401, 403):
             raise PermanentError("waha: bad api key")
         if status == 404:
@@ -137,9 +203,10 @@ class Adapter(ChannelAdapter):
     # Fonnte
 
     def _send_fonnte(self, message: OutgoingMessage) -> SendResult:
+        text = message.text if message.image is None else with_link(message)
         response = self.post(
             f"{self.settings.fonnte_url.rstrip('/')}/send",
-            data={"target": message.target, "message": message.text},
+            data={"target": message.target, "message": text},
             headers={"Authorization": self.settings.fonnte_token, "Accept": "application/json"},
         )
         status = response.status_code
@@ -407,6 +474,21 @@ class Adapter(ChannelAdapter):
             )
 
 
+class _PlusOnly(PermanentError):
+    """WAHA Core before 2026.6.1 refused to send media (nothing was sent)."""
+
+
+def first_paragraph(text: str) -> str:
+    """The text up to its first blank line, within :data:`CAPTION_LIMIT` (a picture's caption
+    when the whole text follows as a message)."""
+    return text.split("\n\n", 1)[0][:CAPTION_LIMIT]
+
+
+def with_link(message: OutgoingMessage) -> str:
+    """The text followed by the picture's link, for a provider that cannot send the picture."""
+    return f"{message.text}\n\nGrafik: {message.image_url}" if message.image_url else message.text
+
+
 def waha_message_id(body: Any) -> str | None:
     """The message id in a WAHA sendText answer, whatever the engine; None when absent.
 
@@ -598,9 +680,12 @@ def fonnte_expiry(value: Any) -> dt.date | None:
 
 
 __all__ = [
+    "CAPTION_LIMIT",
     "Adapter",
     "classify_fonnte_reason",
+    "first_paragraph",
     "fonnte_expiry",
     "fonnte_message_id",
     "waha_message_id",
+    "with_link",
 ]

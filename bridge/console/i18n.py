@@ -308,6 +308,7 @@ ID: dict[str, str] = {
     "purpose.reply": "balasan bridge",
     "purpose.reminder": "pengingat SLA",
     "purpose.escalation": "eskalasi SLA",
+    "purpose.report": "laporan mingguan",
 }
 
 EN: dict[str, str | tuple[str, str]] = {
@@ -576,6 +577,7 @@ EN: dict[str, str | tuple[str, str]] = {
     "purpose.reply": "bridge answer",
     "purpose.reminder": "SLA reminder",
     "purpose.escalation": "SLA escalation",
+    "purpose.report": "weekly report",
 }
 
 CATALOGUES: dict[str, dict[str, str | tuple[str, str]]] = {"id": ID, "en": EN}

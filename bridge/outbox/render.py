@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from bridge import attachments, events, messages, public
 from bridge import db as database
-from bridge import events, messages, public
 from bridge.channels import OutgoingMessage, PermanentError, is_public
-from bridge.models import Channel, Delivery, Event, Opd
+from bridge.models import Attachment, Channel, Delivery, Event, Opd
 from bridge.outbox import resources
 from bridge.statuses import DeliveryPurpose
 
@@ -39,6 +39,17 @@ def render(delivery: Delivery, settings) -> OutgoingMessage:
         payload = {"type": f"bridge.{delivery.purpose}", "text": text}
     else:
         wadule_id, text, payload = _private(delivery, settings, limit)
+    image = _attachment(delivery, settings)
+    if image is not None:
+        payload = {
+            **payload,
+            "image": {
+                "filename": image.filename,
+                "content_type": image.content_type,
+                "bytes": len(image.data),
+                "url": attachments.url(settings, image),
+            },
+        }
     return OutgoingMessage(
         delivery_id=delivery.id,
         wadule_id=wadule_id or "",
@@ -50,7 +61,21 @@ def render(delivery: Delivery, settings) -> OutgoingMessage:
         secret=secrets_.get(channel.secret_env) if channel.secret_env else None,
         progress=dict(delivery.progress or {}),
         checkpoint=checkpoint,
+        image=image.data if image is not None else None,
+        image_name=image.filename if image is not None else None,
+        image_type=image.content_type if image is not None else None,
+        image_url=attachments.url(settings, image) if image is not None else None,
     )
+
+
+def _attachment(delivery: Delivery, settings) -> Attachment | None:
+    """The file the row sends with its text (the same bytes on every attempt), if any."""
+    if delivery.attachment_id is None:
+        return None
+    attachment = database.session().get(Attachment, delivery.attachment_id)
+    if attachment is None:
+        raise PermanentError(f"attachment {delivery.attachment_id} is gone")
+    return attachment
 
 
 def _private(delivery: Delivery, settings, limit: int):

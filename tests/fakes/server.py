@@ -16,6 +16,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import email.parser
+import email.policy
 import http.server
 import itertools
 import json
@@ -65,12 +67,49 @@ class Request:
             return None
 
     @property
+    def multipart(self) -> dict[str, Part] | None:
+        """The body parsed as ``multipart/form-data`` (RFC 7578), by field name, or None when
+        it is not one."""
+        if self.content_type != "multipart/form-data":
+            return None
+        header = f"Content-Type: {self.headers.get('content-type')}\r\n\r\n".encode()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header + self.body)
+        if not message.is_multipart():
+            return None
+        parts = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name is None:
+                continue
+            parts[str(name)] = Part(
+                name=str(name),
+                filename=part.get_filename(),
+                content_type=part.get_content_type() if part.get("content-type") else None,
+                data=part.get_payload(decode=True) or b"",
+            )
+        return parts
+
+    @property
     def form(self) -> dict[str, str] | None:
         """The body parsed as a URL-encoded form (last value wins), or None when it is not one."""
         if self.content_type != "application/x-www-form-urlencoded":
             return None
         pairs = urllib.parse.parse_qsl(self.text, keep_blank_values=True)
         return dict(pairs)
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """One field of a ``multipart/form-data`` body: a file when it has a ``filename``."""
+
+    name: str
+    filename: str | None
+    content_type: str | None
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,6 +20,27 @@ offsets are, #sendmessage and #messageentity).
 Accepted messages answer ``{"ok": true, "result": {"message_id": N, ...}}`` with ids counting up
 per chat, and are kept per chat (keyed by the chat id as a string).
 
+``sendPhoto`` (https://core.telegram.org/bots/api#sendphoto), what the weekly report uses:
+
+- the photo is uploaded as the ``photo`` part of ``multipart/form-data`` ("upload a new photo
+  using multipart/form-data"); other parameters are form fields, structured ones (here
+  ``caption_entities``) JSON-serialized (#making-requests). A ``photo`` given as a string is a
+  file_id or URL this fake has never seen: 400 ``Bad Request: wrong file identifier/HTTP URL
+  specified`` (reported in eternnoir/pyTelegramBotAPI#352); none at all: 400 ``Bad Request:
+  there is no photo in the request``;
+- "The photo must be at most 10 MB in size. The photo's width and height must not exceed 10000
+  in total. Width and height ratio must be at most 20": otherwise 400 ``Bad Request:
+  PHOTO_INVALID_DIMENSIONS`` (go-telegram-bot-api/telegram-bot-api#600) or, over 10 MB,
+  ``Bad Request: file is too big``; bytes that are no image: 400 ``Bad Request:
+  IMAGE_PROCESS_FAILED`` (TelegramBot/Api#302);
+- ``caption`` "0-1024 characters after entities parsing" (UTF-16 units, as entities count):
+  longer is 400 ``Bad Request: message caption is too long`` (tactilenews/100eyes#1594);
+  ``caption_entities`` outside the caption are refused as sendMessage's entities are;
+- the answer is the Message with ``photo`` (an array of PhotoSize: ``file_id``,
+  ``file_unique_id``, ``width``, ``height``, ``file_size``), ``caption`` and
+  ``caption_entities``; floods, migrated, kicked and unknown chats as for sendMessage. The
+  uploaded bytes are kept with the message (``photo``).
+
 What the channel check reads (https://core.telegram.org/bots/api):
 
 - ``getMe`` → a User with the getMe-only fields ``can_join_groups``,
@@ -55,6 +76,7 @@ the behaviour of https://core.telegram.org/bots/api (Bot API 9.x):
 from __future__ import annotations
 
 import dataclasses
+import io
 import itertools
 import json
 import re
@@ -62,9 +84,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from tests.fakes.server import MessageLog, Request, Response
+import PIL.Image
+
+from tests.fakes.server import MessageLog, Part, Request, Response
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_abcdefghijklmno"
 #: The placeholder sender of anonymous admins' messages (see the module docstring).
 ANONYMOUS_ADMIN = {
@@ -78,10 +104,13 @@ ANONYMOUS_ADMIN = {
 @dataclasses.dataclass(frozen=True)
 class TelegramMessage:
     chat_id: str
+    #: The text, or a photo's caption.
     text: str
     message_id: int
     at: float
     params: dict
+    #: The uploaded picture of a sendPhoto.
+    photo: bytes | None = None
 
 
 class FakeTelegram(MessageLog):
@@ -214,6 +243,8 @@ class FakeTelegram(MessageLog):
             return Response(200, {"ok": True, "result": me})
         if method == "sendmessage":
             return self._send_message(params)
+        if method == "sendphoto":
+            return self._send_photo(params)
         if method == "getchat":
             return self._get_chat(params)
         if method == "getchatmember":
@@ -325,25 +356,116 @@ class FakeTelegram(MessageLog):
             result["entities"] = entities
         return Response(200, {"ok": True, "result": result})
 
+    def _send_photo(self, params: dict[str, Any]) -> Response:
+        chat_id = params.get("chat_id")
+        if chat_id in (None, ""):
+            return _error(400, "Bad Request: chat_id is empty")
+        chat = str(chat_id)
+        photo = params.get("photo")
+        refusal = _photo_refusal(photo)
+        if refusal is not None:
+            return refusal
+        caption = params.get("caption") or ""
+        if not isinstance(caption, str):
+            return _error(400, "Bad Request: can't parse caption")
+        entities = params.get("caption_entities")
+        if entities is not None and not _entities_fit(entities, caption):
+            return _error(400, "Bad Request: can't parse entities: entity beyond end of text")
+        if _utf16_len(caption) > MAX_CAPTION:
+            return _error(400, "Bad Request: message caption is too long")
+        with self._state_lock:
+            if self._floods:
+                retry_after = self._floods.pop(0)
+                return Response(
+                    429,
+                    {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {retry_after}",
+                        "parameters": {"retry_after": retry_after},
+                    },
+                )
+            refusal = self._chat_refusal(chat)
+            if refusal is not None:
+                return refusal
+            message_id = self._next_id.get(chat, 0) + 1
+            self._next_id[chat] = message_id
+            stored = {k: v for k, v in params.items() if k != "photo"}
+            self._messages.append(
+                TelegramMessage(
+                    chat, caption, message_id, time.monotonic(), stored, photo=photo.data
+                )
+            )
+        width, height = _image_size(photo.data)
+        result = {
+            "message_id": message_id,
+            "from": _bot(self.token),
+            "chat": {"id": _as_id(chat), "title": "Grup OPD", "type": "supergroup"},
+            "date": int(time.time()),
+            "photo": [
+                {
+                    "file_id": f"AgACAgUAAxkDAAI{message_id:08d}",
+                    "file_unique_id": f"AQAD{message_id:08d}",
+                    "width": width,
+                    "height": height,
+                    "file_size": len(photo.data),
+                }
+            ],
+        }
+        if caption:
+            result["caption"] = caption
+        if entities:
+            result["caption_entities"] = entities
+        return Response(200, {"ok": True, "result": result})
+
 
 def _params(request: Request) -> dict[str, Any] | None:
     if request.content_type == "application/json":
         body = request.json
         return body if isinstance(body, dict) else None
     params: dict[str, Any] = {k: v[-1] for k, v in request.query.items()}
-    form = request.form
+    form, parts = request.form, request.multipart
     if form is not None:
         params.update(form)
+    elif parts is not None:
+        # Uploaded files stay parts; every other field is a string, as in a form.
+        params.update({k: p if p.filename is not None else p.text for k, p in parts.items()})
     elif request.body:
         return None
     # Form values of structured parameters are JSON-serialized, as Telegram expects.
-    for key in ("entities", "link_preview_options", "reply_markup"):
+    for key in ("entities", "caption_entities", "link_preview_options", "reply_markup"):
         if isinstance(params.get(key), str):
             try:
                 params[key] = json.loads(params[key])
             except ValueError:
                 return None
     return params
+
+
+def _photo_refusal(photo: Any) -> Response | None:
+    """What sendPhoto says about the ``photo`` parameter (see the module docstring)."""
+    if photo is None or photo == "":
+        return _error(400, "Bad Request: there is no photo in the request")
+    if not isinstance(photo, Part):
+        return _error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+    if len(photo.data) > MAX_PHOTO_BYTES:
+        return _error(400, "Bad Request: file is too big")
+    size = _image_size(photo.data)
+    if size is None:
+        return _error(400, "Bad Request: IMAGE_PROCESS_FAILED")
+    width, height = size
+    if width + height > 10000 or max(width, height) > 20 * min(width, height):
+        return _error(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+    return None
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    try:
+        with PIL.Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            return image.size
+    except Exception:
+        return None
 
 
 def _entities_fit(entities: Any, text: str) -> bool:

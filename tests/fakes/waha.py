@@ -43,6 +43,19 @@ API (``POST /api/sendText``, ``GET /api/sessions/{name}``, ``GET /api/{session}/
   ``{"lid", "pn": "<phone>@c.us"}``, an unknown one the same with ``"pn": null`` (200, not
   404). Older versions have no such route: NestJS answers 404 ``Cannot GET ...``.
 
+``POST /api/sendImage`` (docs content/docs/how-to/send-messages/index.md "Send Image", static/
+swagger/openapi.json ``MessageImageRequest``): ``session``, ``chatId`` and ``file`` are required;
+``file`` is a ``RemoteFile`` (``mimetype``, ``url``) or a ``BinaryFile`` (``mimetype``, ``data``
+in base64, optional ``filename``); ``caption`` is optional; anything else is NestJS's 400. This
+fake takes ``BinaryFile`` only (a ``url`` would need WAHA to fetch it) and keeps the decoded
+bytes with the message. Every engine sends images (docs .../send-messages/features.md), but
+WAHA Core before 2026.6.1 did not: its engines' ``sendImage`` threw ``AvailableInPlusVersion``,
+a 422 ``{"statusCode": 422, "message": "The feature is available only in Plus version. Check
+this out: https://waha.devlike.pro/", "error": "Unprocessable Entity"}`` (src at 2024.10
+src/core/exceptions.ts, src/core/engines/*/session.*.core.ts), after the session checks. From
+2026.6.1 every Plus feature is in Core (docs content/blog/waha-2026-6/index.md). ``tier`` is
+``CORE`` or ``PLUS``.
+
 Webhooks (what WAHA POSTs to the bridge), built by :meth:`FakeWaha.message`, :meth:`ack` and
 signed by :func:`signed`:
 
@@ -86,6 +99,7 @@ signed by :func:`signed`:
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import hmac
@@ -132,6 +146,8 @@ class WahaMessage:
     #: ``time.monotonic()`` at acceptance.
     at: float
     body: dict
+    #: The picture of a sendImage (decoded), its text then being the caption.
+    image: bytes | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +180,7 @@ class FakeWaha(MessageLog):
         me_lid: str | None = None,
         version: str = LATEST,
         lids: dict[str, str] | None = None,
+        tier: str = "CORE",
     ) -> None:
         super().__init__()
         self.api_key = api_key
@@ -178,6 +195,7 @@ class FakeWaha(MessageLog):
         self.groups: dict[str, list[dict]] = {}
         self.participants_v2 = True
         self.version = version
+        self.tier = tier
         #: LID (``…@lid``) -> phone chat id (``…@c.us``), for ``/lids/{lid}`` and
         #: ``/lids/pn/{phone}``.
         self.lids = dict(lids or {})
@@ -222,6 +240,8 @@ class FakeWaha(MessageLog):
             return Response(401, {"message": "Unauthorized", "statusCode": 401})
         if request.method == "POST" and request.path == "/api/sendText":
             return self._send_text(request)
+        if request.method == "POST" and request.path == "/api/sendImage":
+            return self._send_image(request)
         match = re.fullmatch(r"/api/sessions/([^/]+)", request.path)
         if request.method == "GET" and match:
             name = match.group(1)
@@ -387,6 +407,77 @@ class FakeWaha(MessageLog):
             )
         return Response(201, self._engine_body(chat_id, text, short_id))
 
+    def _send_image(self, request: Request) -> Response:
+        body = request.json
+        if not isinstance(body, dict):
+            return _bad_request(["body must be a JSON object (Content-Type: application/json)"])
+        problems = [
+            f"{field} should not be empty"
+            for field in ("session", "chatId")
+            if not isinstance(body.get(field), str) or not body.get(field)
+        ]
+        file = body.get("file")
+        if not isinstance(file, dict):
+            problems.append("file must be an object")
+        else:
+            if not isinstance(file.get("mimetype"), str) or not file.get("mimetype"):
+                problems.append("file.mimetype should not be empty")
+            if not isinstance(file.get("data"), str) or not file.get("data"):
+                problems.append("file.data should not be empty (this fake takes no url)")
+        caption = body.get("caption")
+        if caption is not None and not isinstance(caption, str):
+            problems.append("caption must be a string")
+        data = None
+        if not problems:
+            try:
+                data = base64.b64decode(file["data"], validate=True)
+            except ValueError:
+                problems.append("file.data must be base64")
+        if problems:
+            return _bad_request(problems)
+        session, chat_id = body["session"], body["chatId"]
+        if session not in self.sessions:
+            return _not_found(session)
+        if self.sessions[session] != "WORKING":
+            return _not_working(session, self.sessions[session])
+        if self.tier != "PLUS" and not self.has("2026.6.1"):
+            return Response(
+                422,
+                {
+                    "statusCode": 422,
+                    "message": "The feature is available only in Plus version. Check this out:"
+                    " https://waha.devlike.pro/",
+                    "error": "Unprocessable Entity",
+                },
+            )
+        if not _CHAT_ID.match(chat_id):
+            return Response(
+                422,
+                {
+                    "statusCode": 422,
+                    "message": f"Invalid chatId '{chat_id}': use <phone>@c.us or <group>@g.us",
+                    "error": "Unprocessable Entity",
+                },
+            )
+        if self.known_chats is not None and chat_id not in self.known_chats:
+            return Response(
+                404, {"statusCode": 404, "message": "Chat not found", "error": "Not Found"}
+            )
+        with self._state_lock:
+            short_id = self._short_id()
+            self._messages.append(
+                WahaMessage(
+                    session,
+                    chat_id,
+                    caption or "",
+                    short_id,
+                    time.monotonic(),
+                    {k: v for k, v in body.items() if k != "file"},
+                    image=data,
+                )
+            )
+        return Response(201, self._engine_body(chat_id, caption or "", short_id))
+
     def _short_id(self) -> str:
         return f"3EB0{next(self._ids):016X}"
 
@@ -458,7 +549,7 @@ class FakeWaha(MessageLog):
                 "me": {"id": self.me, "pushName": "Wadule Bridge"},
                 "payload": payload,
                 "engine": engine,
-                "environment": {"version": self.version, "engine": engine, "tier": "CORE"},
+                "environment": {"version": self.version, "engine": engine, "tier": self.tier},
             }
         )
         return body

@@ -282,3 +282,109 @@ def test_longest_rendered_complaint_fits_telegram(fake_telegram: FakeTelegram, m
     )
     assert utf16_len(text) <= 4096 < utf16_len(complaint.body)
     assert adapter_for(fake_telegram.url).send(make_message(target=CHAT, text=text)).external_id
+
+
+# Pictures (the weekly report's chart): sendPhoto
+
+
+def small_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), "#2E7D32").save(out, "PNG")
+    return out.getvalue()
+
+
+PICTURE = {"image_name": "laporan.png", "image_type": "image/png", "image_url": "https://b/x"}
+
+
+def test_sends_a_photo_with_the_text_as_caption(fake_telegram: FakeTelegram, make_message):
+    png = small_png()
+    message = make_message(
+        kind="telegram", target=CHAT, text="*Laporan*\nMinggu 2026-W10", image=png, **PICTURE
+    )
+    result = adapter_for(fake_telegram.url).send(message)
+    request = fake_telegram.last
+    assert request.path == f"/bot{DEFAULT_TOKEN}/sendPhoto"
+    assert request.content_type == "multipart/form-data"
+    parts = request.multipart
+    assert {name: part.text for name, part in parts.items() if name != "photo"} == {
+        "chat_id": CHAT,
+        "caption": "Laporan\nMinggu 2026-W10",
+        "caption_entities": '[{"type": "bold", "offset": 0, "length": 7}]',
+    }
+    photo = parts["photo"]
+    assert (photo.filename, photo.content_type, photo.data) == ("laporan.png", "image/png", png)
+    (sent,) = fake_telegram.received(CHAT)
+    assert sent.photo == png and sent.text == "Laporan\nMinggu 2026-W10"
+    assert result == SendResult(external_id="1")
+
+
+def test_a_caption_of_exactly_1024_units_goes_with_the_photo(
+    fake_telegram: FakeTelegram, make_message
+):
+    text = "📊" + "x" * 1022  # the emoji is two UTF-16 units: 1024 in all
+    assert utf16_len(text) == 1024
+    adapter_for(fake_telegram.url).send(
+        make_message(kind="telegram", target=CHAT, text=text, image=small_png(), **PICTURE)
+    )
+    assert [r.path.rsplit("/", 1)[1] for r in fake_telegram.requests] == ["sendPhoto"]
+
+
+def test_a_longer_text_follows_the_photo(fake_telegram: FakeTelegram, make_message):
+    text = "*Laporan*\nMinggu 2026-W10\n\n" + "📊" + "x" * 1022
+    saved = []
+    message = make_message(
+        kind="telegram", target=CHAT, text=text, image=small_png(), checkpoint=saved.append,
+        **PICTURE,
+    )  # fmt: skip
+    result = adapter_for(fake_telegram.url).send(message)
+    photo, after = fake_telegram.requests
+    assert photo.multipart["caption"].text == "Laporan\nMinggu 2026-W10"
+    assert after.path.endswith("/sendMessage")
+    assert after.json["text"] == text.replace("*", "")
+    assert saved == [{"photo_sent": "1"}]
+    assert result == SendResult(external_id="2")
+    # A retry after the photo went out sends only the text.
+    fake_telegram.reset()
+    retry = make_message(
+        kind="telegram", target=CHAT, text=text, image=small_png(), progress=saved[0], **PICTURE
+    )
+    adapter_for(fake_telegram.url).send(retry)
+    assert [r.path.rsplit("/", 1)[1] for r in fake_telegram.requests] == ["sendMessage"]
+
+
+def test_a_photo_to_a_migrated_chat_moves_with_it(fake_telegram: FakeTelegram, make_message):
+    fake_telegram.migrate(CHAT, "-1002000000000001")
+    result = adapter_for(fake_telegram.url).send(
+        make_message(kind="telegram", target=CHAT, text="*Laporan*", image=small_png(), **PICTURE)
+    )
+    assert result.new_target == "-1002000000000001"
+    assert [m.chat_id for m in fake_telegram.messages] == ["-1002000000000001"]
+
+
+def test_the_fake_holds_the_bot_apis_photo_rules(fake_telegram: FakeTelegram):
+    import requests
+
+    url = f"{fake_telegram.url}/bot{DEFAULT_TOKEN}/sendPhoto"
+    png = ("p.png", small_png(), "image/png")
+
+    def ask(fields, files=None):
+        return requests.post(url, data=fields, files=files, timeout=5).json()
+
+    too_long = ask({"chat_id": CHAT, "caption": "x" * 1025}, {"photo": png})
+    assert too_long["description"] == "Bad Request: message caption is too long"
+    assert ask({"chat_id": CHAT})["description"] == "Bad Request: there is no photo in the request"
+    not_an_image = ask({"chat_id": CHAT}, {"photo": ("p.png", b"nope", "image/png")})
+    assert not_an_image["description"] == "Bad Request: IMAGE_PROCESS_FAILED"
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (2100, 100)).save(out, "PNG")
+    thin = ask({"chat_id": CHAT}, {"photo": ("p.png", out.getvalue(), "image/png")})
+    assert thin["description"] == "Bad Request: PHOTO_INVALID_DIMENSIONS"
+    assert fake_telegram.messages == []

@@ -609,3 +609,98 @@ def test_concurrent_sends_are_all_recorded(fake_waha: FakeWaha, make_message):
         assert len(fake_waha.received(chat)) == 20
         assert all(gap >= 0 for gap in fake_waha.gaps(chat))
     assert fake_waha.wait_for_messages(80, timeout=1)
+
+
+# Pictures (the weekly report's chart)
+
+
+def small_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), "#2E7D32").save(out, "PNG")
+    return out.getvalue()
+
+
+PICTURE = {
+    "image_name": "laporan-mingguan-2026-W10.png",
+    "image_type": "image/png",
+    "image_url": "https://bridge.example/public/files/tok/laporan-mingguan-2026-W10.png",
+}
+
+
+def test_waha_sends_a_picture_with_the_text_as_caption(fake_waha: FakeWaha, make_message):
+    import base64
+
+    png = small_png()
+    message = make_message(text="*Laporan*\nMinggu 2026-W10", image=png, **PICTURE)
+    result = waha_adapter(fake_waha.url).send(message)
+    request = fake_waha.last
+    assert request.path == "/api/sendImage"
+    assert request.json == {
+        "session": "default",
+        "chatId": GROUP,
+        "file": {
+            "mimetype": "image/png",
+            "filename": "laporan-mingguan-2026-W10.png",
+            "data": base64.b64encode(png).decode(),
+        },
+        "caption": "*Laporan*\nMinggu 2026-W10",
+    }
+    (sent,) = fake_waha.received(GROUP)
+    assert sent.image == png and sent.text == "*Laporan*\nMinggu 2026-W10"
+    assert result == SendResult(external_id=f"true_{GROUP}_{sent.id}")
+
+
+def test_waha_text_over_the_caption_limit_follows_the_picture(fake_waha: FakeWaha, make_message):
+    from bridge.channels.whatsapp_group import CAPTION_LIMIT
+
+    text = "*Laporan*\nMinggu 2026-W10\n\n" + "x" * CAPTION_LIMIT
+    saved = []
+    message = make_message(text=text, image=small_png(), checkpoint=saved.append, **PICTURE)
+    result = waha_adapter(fake_waha.url).send(message)
+    image, after = fake_waha.requests
+    assert image.path == "/api/sendImage"
+    assert image.json["caption"] == "*Laporan*\nMinggu 2026-W10"
+    assert (after.path, after.json["text"]) == ("/api/sendText", text)
+    first, second = fake_waha.received(GROUP)
+    assert saved == [{"image_sent": f"true_{GROUP}_{first.id}"}]
+    assert result.external_id == f"true_{GROUP}_{second.id}"
+    # A retry after the picture went out sends only the text.
+    fake_waha.reset()
+    retry = make_message(text=text, image=small_png(), progress=saved[0], **PICTURE)
+    waha_adapter(fake_waha.url).send(retry)
+    assert [r.path for r in fake_waha.requests] == ["/api/sendText"]
+
+
+def test_waha_core_before_2026_6_gets_text_with_a_link(fake_waha: FakeWaha, make_message):
+    fake_waha.version = "2025.12.1"
+    message = make_message(text="*Laporan*", image=small_png(), **PICTURE)
+    result = waha_adapter(fake_waha.url).send(message)
+    refused, sent = fake_waha.requests
+    assert refused.path == "/api/sendImage" and refused.outcome == 422
+    assert sent.json == {
+        "session": "default",
+        "chatId": GROUP,
+        "text": f"*Laporan*\n\nGrafik: {PICTURE['image_url']}",
+        "linkPreview": False,
+    }
+    assert fake_waha.received(GROUP)[0].image is None
+    assert result.external_id is not None
+
+
+def test_waha_picture_to_a_session_not_working_is_retryable(fake_waha: FakeWaha, make_message):
+    fake_waha.set_session_status("SCAN_QR_CODE")
+    with pytest.raises(RetryableError, match="SCAN_QR_CODE"):
+        waha_adapter(fake_waha.url).send(make_message(image=small_png(), **PICTURE))
+
+
+def test_fonnte_sends_the_text_with_a_link_to_the_picture(fake_fonnte: FakeFonnte, make_message):
+    message = make_message(text="*Laporan*", image=small_png(), **PICTURE)
+    fonnte_adapter(fake_fonnte.url).send(message)
+    assert fake_fonnte.last.form == {
+        "target": GROUP,
+        "message": f"*Laporan*\n\nGrafik: {PICTURE['image_url']}",
+    }
