@@ -8,7 +8,7 @@ import sys
 import click
 
 from bridge import __version__
-from bridge.instance import INSTANCE, private_dir
+from bridge.instance import INSTANCE, private_dir, private_umask
 from bridge.logs import configure_logging, role_for
 from bridge.settings import Settings, SettingsError, follow_bind
 from bridge.supervisor import Supervisor
@@ -397,6 +397,7 @@ def serve(bind: str, workers: int | None) -> None:
 
     follow_bind(os.environ, bind)
     settings = _settings()
+    private_umask()
     run_gunicorn(settings, bind=bind, workers=workers)
 
 
@@ -433,6 +434,7 @@ def worker(lane: str, concurrency: int | None) -> None:
     Without --lane, one pool per lane, so private deliveries never wait behind public posts.
     """
     _settings()
+    private_umask()
     if lane == "all":
         argv = [sys.executable, "-m", "bridge.cli", "worker"]
         extra = ["--concurrency", str(concurrency)] if concurrency else []
@@ -467,6 +469,7 @@ def beat() -> None:
     _settings()
     from workers.celery import celery_app
 
+    private_umask()
     private_dir(INSTANCE)
     sys.exit(celery_app.start(argv=["--quiet", "beat", "--loglevel=INFO"]) or 0)
 
@@ -479,6 +482,7 @@ def run(bind: str) -> None:
     follow --bind (the worker and beat it starts inherit it)."""
     follow_bind(os.environ, bind)
     _settings()
+    private_umask()
     base = [sys.executable, "-m", "bridge.cli"]
     children = {
         "serve": [*base, "serve", "--bind", bind],

@@ -20,6 +20,16 @@ class InstanceError(RuntimeError):
     """A file in the instance folder is unusable; the message says which and why."""
 
 
+def private_umask() -> None:
+    """Have every file this process creates from now on readable by its own user only.
+
+    For the long-running commands (serve, worker, beat, run): besides the files created here,
+    libraries create their own (the embedded broker's SQLite file, beat's schedule shelve, their
+    journals) with the umask's permissions.
+    """
+    os.umask(os.umask(0o077) | 0o077)
+
+
 def private_dir(path: Path = INSTANCE) -> Path:
     """Create ``path`` (and parents) as ``0700`` if missing.
 

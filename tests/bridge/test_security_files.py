@@ -135,3 +135,49 @@ def test_a_control_socket_path_too_long_for_unix_is_not_used(tmp_path, monkeypat
     assert control_socket("127.0.0.1:8000") == str(
         tmp_path / "instance" / "gunicorn-127.0.0.1-8000.ctl"
     )
+
+
+def test_the_embedded_broker_and_the_beat_schedule_are_private(tmp_path):
+    """The files libraries create for the worker and beat (the embedded broker's SQLite file,
+    beat's schedule shelve, their journals) follow the processes' umask: the bridge makes it
+    private, whatever the operator's shell had."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "BRIDGE_DATABASE_URL": "sqlite:///instance/bridge.db",
+        "BRIDGE_SANDBOX": "1",
+    }
+    env.pop("BRIDGE_BROKER_URL", None)  # the embedded default: sqla+sqlite:///instance/broker.db
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bridge.cli", *command],
+            cwd=tmp_path,
+            env=env,
+            umask=0o022,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for command in (["worker", "--lane", "private", "--concurrency", "1"], ["beat"])
+    ]
+    folder = tmp_path / "instance"
+    try:
+        _wait_for(folder / "broker.db", timeout=60)
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith("celerybeat-schedule") for p in folder.iterdir()):
+            assert time.monotonic() < deadline, sorted(p.name for p in folder.iterdir())
+            time.sleep(0.2)
+        time.sleep(2)  # the worker and beat have used the broker by now
+    finally:
+        for process in started:
+            process.send_signal(signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    assert mode(folder) == 0o700
+    made = {p: 0o700 if p.is_dir() else 0o600 for p in folder.rglob("*") if not p.is_socket()}
+    assert folder / "broker.db" in made, made
+    assert {str(p): oct(mode(p)) for p in made} == {str(p): oct(m) for p, m in made.items()}
