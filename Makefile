@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 BIND ?= 127.0.0.1:8000
+TEST_PROCESSES ?= auto
 
 .PHONY: run samples test lint format bench clean
 
@@ -25,10 +26,13 @@ samples: $(BIN)/wadule-bridge
 	$(BIN)/wadule-bridge samples load examples/pacitan/complaints.jsonl --url http://$(BIND)
 
 ## Run the whole suite (PostgreSQL and redis-server must be installed; see README).
+## Tests that start the bridge's processes and time them run on their own, after the rest has
+## run on every core (`serial` in tests/conftest.py); plain `pytest` runs everything in one go.
 test: $(BIN)/wadule-bridge
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) -m "not serial"
+	$(BIN)/python -m pytest -m serial
 
 lint: $(BIN)/wadule-bridge
 	$(BIN)/ruff check .

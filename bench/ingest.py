@@ -6,7 +6,7 @@ Run from the repository root (services are set up and torn down by the script)::
     .venv/bin/python bench/ingest.py --seconds 15 --json /tmp/ingest.json
 
 It prints complaints per second and latency percentiles of both targets and checks the target
-``real >= 0.5 x reference``. Exit status: 0 PASS, 1 FAIL, 3 when a service cannot be set up,
+``real >= 0.6 x reference``. Exit status: 0 PASS, 1 FAIL, 3 when a service cannot be set up,
 130 on Ctrl-C. See ``bench/README.md`` for the method and its choices.
 """
 
@@ -38,16 +38,9 @@ from bench.services import (  # noqa: E402
     start_services,
 )
 from bridge.queue import QUEUE  # noqa: E402
+from bridge.server import THREADS, default_workers  # noqa: E402
 
-RATIO_TARGET = 0.5
-#: gunicorn settings of ``bridge.server.serve``, repeated for the reference server.
-THREADS = 4
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
-REFERENCE_GUNICORN = [
-    "--worker-class", "gthread", "--threads", str(THREADS),
-    "--timeout", "30", "--graceful-timeout", "20",
-    "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
-]  # fmt: skip
+RATIO_TARGET = 0.6
 CPU_GROUPS = ("server", "postgres", "redis", "clients", "other")
 #: Above this share of the box's CPU going to other processes, the figures get a warning.
 OTHER_CPU_WARNING = 0.10
@@ -65,7 +58,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--client-processes", type=int, default=2, help="load processes sharing the clients"
     )
     parser.add_argument(
-        "--workers", type=int, default=2, help="gunicorn workers per server (4 threads each)"
+        "--workers",
+        type=int,
+        default=None,
+        help="gunicorn workers per server (4 threads each); default: serve's own default",
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="alternate real/reference this many times"
@@ -73,10 +69,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_service_arguments(parser)
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     args = parser.parse_args(argv)
-    if min(args.seconds, args.concurrency, args.client_processes, args.workers, args.rounds) <= 0:
-        parser.error(
-            "--seconds, --concurrency, --client-processes, --workers, --rounds must be > 0"
-        )
+    if args.workers is not None and args.workers <= 0:
+        parser.error("--workers must be > 0")
+    if min(args.seconds, args.concurrency, args.client_processes, args.rounds) <= 0:
+        parser.error("--seconds, --concurrency, --client-processes, --rounds must be > 0")
     if args.warmup < 0:
         parser.error("--warmup must be >= 0")
     return args
@@ -120,7 +116,8 @@ class Bench:
         }
         env |= services.env | {"BENCH_REF_TOKEN": self.key, "PYTHONUNBUFFERED": "1"}
         real_port, ref_port = free_port(), free_port()
-        server_args = ["--workers", str(args.workers), "--bind"]
+        # Both servers through bridge.server.serve: the same gunicorn options and defaults.
+        server_args = ["--workers", str(args.workers)] if args.workers else []
         self.real = stack.enter_context(
             GunicornServer(
                 "real API",
@@ -130,6 +127,7 @@ class Bench:
                     "bridge.cli",
                     "serve",
                     *server_args,
+                    "--bind",
                     f"127.0.0.1:{real_port}",
                 ],
                 env=env,
@@ -144,14 +142,10 @@ class Bench:
                 "reference",
                 [
                     sys.executable,
-                    "-m",
-                    "gunicorn",
+                    str(ROOT / "bench" / "reference_server.py"),
                     *server_args,
+                    "--bind",
                     f"127.0.0.1:{ref_port}",
-                    *REFERENCE_GUNICORN,
-                    "--chdir",
-                    str(ROOT),
-                    "bench.reference_app:create_app()",
                 ],
                 env=env,
                 cwd=workdir,
@@ -271,7 +265,8 @@ def run(args: argparse.Namespace) -> dict:
             "redis": facts.pop("redis"),
         },
         "settings": {
-            "gunicorn_workers": args.workers,
+            "gunicorn_workers": args.workers or default_workers("postgresql"),
+            "gunicorn_workers_from": "--workers" if args.workers else "serve's default",
             "gunicorn_threads": THREADS,
             "concurrency": args.concurrency,
             "client_processes": args.client_processes,
@@ -312,7 +307,8 @@ def report(figures: dict) -> None:
     )
     print(
         f"  servers  gunicorn {settings['gunicorn_workers']} workers x gthread"
-        f" {settings['gunicorn_threads']} threads, same for both targets; no Celery worker"
+        f" {settings['gunicorn_threads']} threads ({settings['gunicorn_workers_from']}),"
+        " both targets through bridge.server.serve; no Celery worker"
     )
     print(
         f"  load     {settings['concurrency']} closed-loop clients ({settings['client_processes']}"

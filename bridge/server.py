@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import re
+from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
@@ -25,9 +26,10 @@ MAX_SOCKET_PATH = 107
 
 
 class BridgeServer(BaseApplication):
-    def __init__(self, settings, options: dict):
+    def __init__(self, settings, options: dict, factory: Callable | None = None):
         self.settings = settings
         self.options = options
+        self.factory = factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -44,6 +46,8 @@ class BridgeServer(BaseApplication):
                     self.cfg.set(key.lower(), value)
 
     def load(self):
+        if self.factory is not None:
+            return self.factory()
         from bridge import create_app
 
         return create_app(settings=self.settings)
@@ -89,14 +93,38 @@ def control_socket(bind: str) -> str | None:
     return str(path) if len(str(path).encode()) <= MAX_SOCKET_PATH else None
 
 
-def serve(settings, *, bind: str, workers: int | None = None) -> None:
-    embedded = settings.database_url.startswith("sqlite")
-    default_workers = 1 if embedded else min(2 * multiprocessing.cpu_count() + 1, 8)
+#: Threads per gunicorn worker: requests wait on PostgreSQL and Redis about half their time.
+THREADS = 4
+
+
+def default_workers(database_url: str, cores: int | None = None) -> int:
+    """gunicorn worker processes when ``--workers`` is not given.
+
+    SQLite takes one writer at a time: one process. On PostgreSQL, one per core: requests are
+    CPU-bound in Python between their database round trips, four threads per process cover
+    those waits, and the box's cores are shared with PostgreSQL, Redis and the Celery workers.
+    Measured with ``bench/ingest.py`` on 2 cores (see bench/README.md): 2 workers served more
+    complaints per second than 3 or 5, each process adding its own connection pool, statement
+    caches and context switches.
+    """
+    if database_url.startswith("sqlite"):
+        return 1
+    return max(1, min(cores or multiprocessing.cpu_count(), 8))
+
+
+def serve(
+    settings, *, bind: str, workers: int | None = None, factory: Callable | None = None
+) -> None:
+    """Run gunicorn on ``bind`` until it is stopped.
+
+    ``factory`` replaces the bridge's app (``bench/ingest.py`` serves its reference endpoint
+    this way, so both run with exactly these options).
+    """
     options = {
         "bind": bind,
-        "workers": workers or default_workers,
+        "workers": workers or default_workers(settings.database_url),
         "worker_class": "gthread",
-        "threads": 4,
+        "threads": THREADS,
         "timeout": 30,
         "graceful_timeout": 20,
         "accesslog": "-",
@@ -114,4 +142,4 @@ def serve(settings, *, bind: str, workers: int | None = None) -> None:
         options["control_socket_disable"] = True
     else:
         options["control_socket"] = socket_path
-    BridgeServer(settings, options).run()
+    BridgeServer(settings, options, factory).run()

@@ -131,6 +131,7 @@ def live_bridge(directory):
     thread.join(10)
 
 
+@pytest.mark.serial  # a browser: see SERIAL in tests/conftest.py
 def test_docs_page_renders_in_a_browser_under_its_policy(live_bridge, tmp_path):
     """Headless Chromium loads the page as served (with its CSP): Swagger UI draws every
     operation and the webhooks, and the browser reports no blocked script, style or request."""
