@@ -46,12 +46,12 @@ PAGE_SIZE = 100
 FAILING = (DeliveryStatus.NEEDS_REVIEW, DeliveryStatus.DEAD)
 LISTABLE = (DeliveryStatus.NEEDS_REVIEW, DeliveryStatus.DEAD, DeliveryStatus.RETRYING)
 
-#: The menu: (endpoint, catalogue key). The weekly report (bridge/reports) gets its entry here,
-#: after the OPDs, when its page lands.
+#: The menu: (endpoint, catalogue key).
 NAV = (
     ("console.dashboard", "nav.dashboard"),
     ("console.delivery_list", "nav.deliveries"),
     ("console.opds", "nav.opds"),
+    ("console.report", "nav.report"),
     ("console.checks", "nav.checks"),
     ("console.sandbox", "nav.sandbox"),
 )
