@@ -7,10 +7,13 @@ Only per-office aggregates: nothing here reads a complaint's reporter, text or l
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import datetime as dt
 import io
+import threading
+import time
 from collections.abc import Callable
 
 from flask import Response, abort, current_app, render_template, request, url_for
@@ -32,7 +35,7 @@ from bridge.reports import (
     render_svg,
 )
 from bridge.reports.chart import band, sla_days
-from bridge.reports.figures import weeks_figures
+from bridge.reports.figures import WeekFigures, weeks_figures
 from bridge.reports.grades import GRADE_BOUNDS
 from bridge.reports.weekly import COVERED_KINDS, sla_ratio
 from bridge.worktime import IsoWeek, Sla, WorkingCalendar, current_iso_week, parse_iso_week
@@ -241,7 +244,9 @@ def office_trends(report_: WeeklyReport, now: dt.datetime) -> dict[str, Trend]:
         if slug in slugs
     ]
     calendar = WorkingCalendar.from_settings(settings)
-    per_week = weeks_figures(db, calendar, {opd_id: sla for opd_id, _, sla in opds}, weeks, now)
+    per_week = settled_weeks_figures(
+        db, calendar, {opd_id: sla for opd_id, _, sla in opds}, weeks, now
+    )
     trends = {}
     for opd_id, slug, sla in opds:
         figures = tuple(week.of(opd_id) for week in per_week)
@@ -263,6 +268,47 @@ def office_trends(report_: WeeklyReport, now: dt.datetime) -> dict[str, Trend]:
         svg = sparkline(points, sla_days(sla.answer, report_.typical_day_seconds), title)
         trends[slug] = Trend(tuple(weeks), figures, svg)
     return trends
+
+
+#: A week this long over is settled: its figures (history before its end, offices re-routed
+#: since) no longer change, even for an answer recorded with a provider's slightly older
+#: timestamp. Settled weeks' figures are kept in the process for :data:`CACHE_SECONDS`.
+SETTLED_AFTER = dt.timedelta(days=1)
+CACHE_SECONDS = 3600
+_CACHE_SIZE = 256
+_cache: collections.OrderedDict[tuple, tuple[float, WeekFigures]] = collections.OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def settled_weeks_figures(
+    db, calendar: WorkingCalendar, slas: dict[int, Sla], weeks: list[IsoWeek], now: dt.datetime
+) -> list[WeekFigures]:
+    """:func:`~bridge.reports.figures.weeks_figures` of ``weeks``, the settled ones from this
+    process's cache when it has them: the weeks missing are computed in one batch.
+
+    The key holds the working calendar and every office's SLA, so a directory or settings
+    change is a new entry; an entry lives an hour at most.
+    """
+    offices = tuple(sorted(slas.items()))
+    clock = time.monotonic()
+    found: dict[IsoWeek, WeekFigures] = {}
+    with _cache_lock:
+        for week in weeks:
+            entry = _cache.get((calendar, offices, week))
+            if entry is not None and clock - entry[0] < CACHE_SECONDS:
+                found[week] = entry[1]
+    missing = [week for week in weeks if week not in found]
+    if missing:
+        computed = weeks_figures(db, calendar, slas, missing, now)
+        with _cache_lock:
+            for week, figures in zip(missing, computed, strict=True):
+                found[week] = figures
+                if week.bounds()[1] + SETTLED_AFTER <= now:
+                    _cache[calendar, offices, week] = (clock, figures)
+                    _cache.move_to_end((calendar, offices, week))
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return [found[week] for week in weeks]
 
 
 # --- Words ------------------------------------------------------------------------------------

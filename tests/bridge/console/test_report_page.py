@@ -9,11 +9,12 @@ import re
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from bridge.console import i18n
+from bridge.console import report as report_page
 from bridge.console.report import COLUMNS, CSV_COLUMNS, TREND_WEEKS, reason_text, safe_cell
-from bridge.db import new_session
+from bridge.db import engine_of, new_session
 from bridge.models import Complaint, Opd
 from bridge.operators import create_operator
 from bridge.reports import Reason, build_weekly_report
@@ -100,11 +101,15 @@ def test_the_page_shows_the_weeks_figures_chart_and_trends(page):
     assert "Aduan C1" not in html and "Isi aduan" not in html and "C10" not in html
 
 
-def test_the_trend_is_one_batch_of_queries_whatever_the_weeks(page, app):
-    from sqlalchemy import event
+@pytest.fixture(autouse=True)
+def _empty_trend_cache():
+    """Each test's database is new: figures another test's week left behind must not count."""
+    report_page._cache.clear()
+    yield
+    report_page._cache.clear()
 
-    from bridge.db import engine_of
 
+def _statements(app, client, path, query) -> list[str]:
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
@@ -113,12 +118,33 @@ def test_the_trend_is_one_batch_of_queries_whatever_the_weeks(page, app):
     engine = engine_of(app)
     event.listen(engine, "before_cursor_execute", count)
     try:
-        assert page.get(URL, query_string={"week": "2026-W10"}).status_code == 200
+        assert client.get(path, query_string=query).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", count)
+    return statements
+
+
+def _figure_queries(statements):
+    return [s for s in statements if "FROM status_history" in s and "GROUP BY" in s]
+
+
+def test_the_trend_is_one_batch_of_queries_and_settled_weeks_are_kept(page, app):
+    first = _statements(app, page, URL, {"week": "2026-W10"})
     # The operator's session, the report (offices, channels, checks, re-routes, figures)
     # and the trend (offices, re-routes, figures): a fixed number, not per office or week.
-    assert len(statements) <= 16, statements
+    assert len(first) <= 16, first
+    assert len(_figure_queries(first)) == 2  # the report's two weeks, the trend's twelve
+    # Weeks long over do not change: the second time the trend's figures come from memory.
+    again = _statements(app, page, URL, {"week": "2026-W10"})
+    assert len(_figure_queries(again)) == 1 and len(again) < len(first)
+    assert (
+        page.get(URL, query_string={"week": "2026-W10"}).text
+        == page.get(URL, query_string={"week": "2026-W10"}).text
+    )
+    # The week in progress is not settled: computed every time.
+    current = {"week": str(current_iso_week())}
+    _statements(app, page, URL, current)
+    assert len(_figure_queries(_statements(app, page, URL, current))) == 2
 
 
 def test_the_default_week_is_the_last_complete_one(page):
@@ -256,7 +282,7 @@ def test_csv_has_one_row_per_office_with_stable_english_columns(page):
 
 
 def test_csv_guards_against_formula_injection(page, app):
-    names = {"dpu": "=HYPERLINK(\"http://x\")", "dinkes": "+1", "bpbd": "-2", "dlh": "@SUM(A1)"}
+    names = {"dpu": '=HYPERLINK("http://x")', "dinkes": "+1", "bpbd": "-2", "dlh": "@SUM(A1)"}
     with app.app_context(), new_session() as db:
         for slug, name in names.items():
             db.execute(update(Opd).where(Opd.slug == slug).values(name=name))
