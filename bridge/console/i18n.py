@@ -223,9 +223,10 @@ ID: dict[str, str] = {
         "Jumlah mencakup setiap aduan yang sekarang ditangani kantor itu. Median waktu ke "
         "jawaban pertama mencakup jawaban dalam {days} hari terakhir; jawaban pertama adalah "
         '"terima", atau status sesudahnya bila kantor melewatinya. Nilai mencakup aduan yang '
-        "selesai dalam {days} hari terakhir, dihitung per 24 jam sejak diterima: "
-        "cepat 1\N{EN DASH}{fast} hari, sedang {medium_from}\N{EN DASH}{medium} hari, "
-        "lambat lebih dari itu. Setelah dialihkan, hitungan mulai saat kantor baru menerimanya."
+        "selesai dalam {days} hari terakhir, dihitung dalam hari kerja sejak diterima (setiap "
+        "hari kerja yang dimulai dihitung penuh): cepat 1\N{EN DASH}{fast} hari, sedang "
+        "{medium_from}\N{EN DASH}{medium} hari, lambat lebih dari itu, seperti di laporan "
+        "mingguan. Setelah dialihkan, hitungan mulai saat kantor baru menerimanya."
     ),
     "col.open": "terbuka",
     "col.unacknowledged": "diteruskan, belum diterima",
@@ -576,8 +577,9 @@ EN: dict[str, str | tuple[str, str]] = {
         "Counts cover every complaint now assigned to the office. The median time to the first "
         "answer covers answers in the last {days} days; the first answer is terima, or a later "
         "status when the office skipped it. Grades cover complaints resolved in the last {days} "
-        "days, counted in started 24-hour periods from receipt: fast 1\N{EN DASH}{fast} days, "
-        "medium {medium_from}\N{EN DASH}{medium}, slow more. After a re-route the clock starts "
+        "days, counted in working days from receipt (each working day begun counts whole): "
+        "cepat 1\N{EN DASH}{fast} days, sedang {medium_from}\N{EN DASH}{medium}, lambat more, "
+        "as in the weekly report. After a re-route the clock starts "
         "when the new office received it."
     ),
     "col.open": "open",
