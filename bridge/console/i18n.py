@@ -257,6 +257,7 @@ ID: dict[str, str] = {
     "report.offices": "OPD aktif",
     "report.attention": "perlu perhatian",
     "report.chart": "Grafik",
+    "report.chart_full": "Buka grafik ukuran penuh (untuk diperbesar di ponsel)",
     "report.table": "Per OPD",
     "report.trend_help": (
         "Tren: median jawaban pertama tiap minggu dari {first} sampai {last}; garis putus-putus "
@@ -610,6 +611,7 @@ EN: dict[str, str | tuple[str, str]] = {
     "report.offices": "active OPDs",
     "report.attention": "need attention",
     "report.chart": "Chart",
+    "report.chart_full": "Open the chart full size (to zoom on a phone)",
     "report.table": "Per OPD",
     "report.trend_help": (
         "Trend: the median first answer of each week from {first} to {last}; the dashed line "

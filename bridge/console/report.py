@@ -141,20 +141,30 @@ def report():
 def report_csv():
     """The report of ``?week=`` as CSV: one row per office in ranking order, English column
     ids in the header (stable: scripts read them), UTF-8."""
-    t, now = words(), utcnow()
-    asked = request.args.get("week", "").strip()
-    try:
-        week = asked_week(t, asked, now)
-        report_ = build_weekly_report(database.session(), _settings(), week, now=now)
-    except BadRequest as problem:
-        abort(400, description=str(problem))
-    except WeekNotStarted:
-        abort(400, description=t("report.not_started", week=week, current=current_iso_week(now)))
+    report_ = _asked_report()
     return Response(
         report_csv_text(report_),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="wadule-weekly-{report_.week}.csv"'},
     )
+
+
+@bp.get("/reports/weekly.svg")
+def report_svg():
+    """The chart of ``?week=`` on its own, full size (1080 px wide), to zoom into on a phone."""
+    return Response(render_svg(_asked_report()), mimetype="image/svg+xml")
+
+
+def _asked_report() -> WeeklyReport:
+    """The report of ``?week=`` (default: the last complete week); 400 saying why not."""
+    t, now = words(), utcnow()
+    try:
+        week = asked_week(t, request.args.get("week", "").strip(), now)
+        return build_weekly_report(database.session(), _settings(), week, now=now)
+    except BadRequest as problem:
+        abort(400, description=str(problem))
+    except WeekNotStarted:
+        abort(400, description=t("report.not_started", week=week, current=current_iso_week(now)))
 
 
 def asked_week(t: Words, asked: str, now: dt.datetime) -> IsoWeek:

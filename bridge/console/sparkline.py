@@ -14,7 +14,7 @@ from markupsafe import Markup
 from bridge.reports.chart import BAND_COLOURS, MUTED, NO_DATA, SLA_DEFAULT, TRACK
 from bridge.reports.grades import Grade
 
-WIDTH = 132
+WIDTH = 100
 HEIGHT = 36
 PAD = 4
 

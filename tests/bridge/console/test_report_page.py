@@ -90,7 +90,7 @@ def test_the_page_shows_the_weeks_figures_chart_and_trends(page):
     assert re.search(r'id="total-received">10<', html)
     assert re.search(r'id="total-attention">4<', html)
     # The chart, inline and fluid: one bar row per office, no script anywhere.
-    chart = html.split('<figure class="chart" id="chart">')[1].split("</figure>")[0]
+    chart = html.split('<div class="chart" id="chart">')[1].split("</svg>")[0]
     assert chart.startswith('<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox=')
     assert chart.count("Dinas") >= 5 and "<script" not in html and " style=" not in html
     # A 12-week trend line per office, ending with the report's week.
@@ -187,8 +187,9 @@ def test_a_bad_or_future_week_is_a_400_page_that_says_why(page, week, says):
     assert 'id="problem"' in html and str(escape(says)) in html
     assert 'id="week-form"' in html  # the selector, to fix it
     assert "<svg" not in html and "<script>" not in html
-    csv_response = page.get(f"{URL}.csv", query_string={"week": week})
-    assert csv_response.status_code == 400 and str(escape(says)) in csv_response.text
+    for suffix in (".csv", ".svg"):
+        other = page.get(URL + suffix, query_string={"week": week})
+        assert other.status_code == 400 and str(escape(says)) in other.text
 
 
 def test_sort_links_change_the_order(page):
@@ -315,10 +316,20 @@ def test_no_reporter_data_on_the_page_or_in_the_csv(page, app):
         assert secret not in html and secret not in body
 
 
+def test_the_chart_full_size_for_a_phone_to_zoom(page):
+    html = page.get(URL, query_string={"week": "2026-W10"}).text
+    assert 'id="chart-full" href="/ops/reports/weekly.svg?week=2026-W10"' in html
+    response = page.get(f"{URL}.svg", query_string={"week": "2026-W10"})
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.text.startswith('<svg xmlns="http://www.w3.org/2000/svg" width="1080"')
+    assert "Dinas PU" in response.text and "<script" not in response.text
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+
+
 def test_login_required(app):
     load_sample(app)
     client = app.test_client()
-    for path in (URL, f"{URL}.csv?week=2026-W10"):
+    for path in (URL, f"{URL}.csv?week=2026-W10", f"{URL}.svg?week=2026-W10"):
         response = client.get(path)
         assert response.status_code == 302
         assert "/ops/login" in response.headers["Location"]
