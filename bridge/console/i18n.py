@@ -21,6 +21,8 @@ from flask import current_app
 from bridge.commands import STATUS_ID
 from bridge.messages import WIB, format_wib
 from bridge.models import utcnow
+from bridge.reports import format as report_format
+from bridge.worktime import Duration
 
 #: Shown where a time or a figure does not exist (yet).
 MISSING = "\N{EN DASH}"
@@ -33,6 +35,7 @@ ID: dict[str, str] = {
     "nav.dashboard": "Dasbor",
     "nav.deliveries": "Pengiriman",
     "nav.opds": "OPD",
+    "nav.report": "Laporan mingguan",
     "nav.checks": "Saluran",
     "nav.sandbox": "Sandbox",
     "find.placeholder": "ID aduan",
@@ -220,9 +223,10 @@ ID: dict[str, str] = {
         "Jumlah mencakup setiap aduan yang sekarang ditangani kantor itu. Median waktu ke "
         "jawaban pertama mencakup jawaban dalam {days} hari terakhir; jawaban pertama adalah "
         '"terima", atau status sesudahnya bila kantor melewatinya. Nilai mencakup aduan yang '
-        "selesai dalam {days} hari terakhir, dihitung per 24 jam sejak diterima: "
-        "cepat 1\N{EN DASH}{fast} hari, sedang {medium_from}\N{EN DASH}{medium} hari, "
-        "lambat lebih dari itu. Setelah dialihkan, hitungan mulai saat kantor baru menerimanya."
+        "selesai dalam {days} hari terakhir, dihitung dalam hari kerja sejak diterima (setiap "
+        "hari kerja yang dimulai dihitung penuh): cepat 1\N{EN DASH}{fast} hari, sedang "
+        "{medium_from}\N{EN DASH}{medium} hari, lambat lebih dari itu, seperti di laporan "
+        "mingguan. Setelah dialihkan, hitungan mulai saat kantor baru menerimanya."
     ),
     "col.open": "terbuka",
     "col.unacknowledged": "diteruskan, belum diterima",
@@ -232,6 +236,85 @@ ID: dict[str, str] = {
     "grade.fast": "cepat",
     "grade.medium": "sedang",
     "grade.slow": "lambat",
+    # Weekly report
+    "report.title": "Laporan mingguan",
+    "report.heading": "Laporan mingguan {week}",
+    "report.range": "Senin {first} sampai Minggu {last} (WIB)",
+    "report.partial": "Sementara: minggu ini belum selesai, angka sampai {when}.",
+    "report.week": "Minggu ISO",
+    "report.show": "Tampilkan",
+    "report.previous": "\N{LEFTWARDS ARROW} {week}",
+    "report.next": "{week} \N{RIGHTWARDS ARROW}",
+    "report.csv": "Unduh CSV",
+    "report.help": (
+        "Per OPD aktif: aduan yang diterima dalam minggu ini, yang dijawab (jawaban pertama: "
+        '"terima" atau status sesudahnya), median waktu kerja sampai jawaban pertama, aduan '
+        "yang selesai dalam minggu ini menurut lamanya dalam hari kerja (cepat 1\N{EN DASH}"
+        "{fast}, sedang {medium_from}\N{EN DASH}{medium}, lambat lebih dari {medium}), dan aduan "
+        "terbuka yang melewati SLA. Angka kecil: perubahan dari minggu sebelumnya. Urutan "
+        "awal: OPD yang perlu perhatian lebih dulu; klik judul kolom untuk mengurutkan."
+    ),
+    "report.offices": "OPD aktif",
+    "report.attention": "perlu perhatian",
+    "report.chart": "Grafik",
+    "report.chart_full": "Buka grafik ukuran penuh (untuk diperbesar di ponsel)",
+    "report.table": "Per OPD",
+    "report.trend_help": (
+        "Tren: median jawaban pertama tiap minggu dari {first} sampai {last}; garis putus-putus "
+        "adalah SLA jawaban OPD itu."
+    ),
+    "report.trend_title": "{opd}: median jawaban pertama per minggu, {first} sampai {last}",
+    "report.days": "{days} hari",
+    "report.working_days": "{days} hari kerja",
+    "report.working_hours": "{hours} jam kerja",
+    "report.no_answer": "\N{EN DASH}",
+    "report.change": "perubahan dari minggu sebelumnya",
+    "report.own_sla": "SLA OPD sendiri: jawab {answer}, selesai {resolve}",
+    "report.none": "tidak ada",
+    "report.empty": "Tidak ada OPD aktif.",
+    "report.bad_week": (
+        'Minggu "{week}" tidak valid. Tulis tahun, W dan nomor minggu ISO dua angka yang ada '
+        "di tahun itu, misalnya {example}."
+    ),
+    "report.not_started": (
+        "Minggu {week} belum dimulai. Laporan ada untuk minggu ini ({current}) dan sebelumnya."
+    ),
+    "report.bad_sort": (
+        "urutan tidak dikenal: sort harus salah satu dari {allowed}, dir asc atau desc."
+    ),
+    "col.rank": "peringkat",
+    "col.trend": "tren 12 minggu",
+    "col.received": "diterima",
+    "col.answered": "dijawab",
+    "col.median_first": "median jawaban pertama",
+    "col.open_past_sla": "terbuka lewat SLA",
+    "col.coverage": "saluran",
+    "col.reasons": "perlu perhatian karena",
+    "sort.asc": "naik",
+    "sort.desc": "turun",
+    "sort.by": "urutkan menurut {column}",
+    "coverage.usable": "bisa dipakai",
+    "coverage.unusable": "tidak bisa dipakai",
+    "coverage.unchecked": "belum diperiksa",
+    "coverage.absent": "tidak ada",
+    "channel.whatsapp_group": "grup WhatsApp",
+    "channel.facebook_page": "Facebook",
+    "channel.instagram": "Instagram",
+    "channel.x": "X",
+    "short.whatsapp_group": "WA",
+    "short.facebook_page": "FB",
+    "short.instagram": "IG",
+    "short.x": "X",
+    "reason.open_past_sla": "{count} aduan terbuka melewati SLA",
+    "reason.no_answer": ("tidak menjawab satu pun aduan ({count} menunggu jawaban melewati SLA)"),
+    "reason.slow_answer": "median jawaban pertama {median} (SLA {sla})",
+    "reason.slow_resolution": "{count} aduan selesai lambat (lebih dari {days} hari kerja)",
+    "reason.channel_unusable": "saluran tidak dapat dipakai: {channels}",
+    "reason.no_whatsapp_group": "tidak punya grup WhatsApp",
+    "unit.d": "{count} hari kerja",
+    "unit.h": "{count} jam kerja",
+    "unit.m": "{count} menit kerja",
+    "unit.s": "{count} detik kerja",
     # Channel checks
     "checks.title": "Pemeriksaan saluran",
     "checks.help": (
@@ -317,6 +400,7 @@ EN: dict[str, str | tuple[str, str]] = {
     "nav.dashboard": "Dashboard",
     "nav.deliveries": "Deliveries",
     "nav.opds": "OPDs",
+    "nav.report": "Weekly report",
     "nav.checks": "Channels",
     "nav.sandbox": "Sandbox",
     "find.placeholder": "Complaint id",
@@ -494,8 +578,9 @@ EN: dict[str, str | tuple[str, str]] = {
         "Counts cover every complaint now assigned to the office. The median time to the first "
         "answer covers answers in the last {days} days; the first answer is terima, or a later "
         "status when the office skipped it. Grades cover complaints resolved in the last {days} "
-        "days, counted in started 24-hour periods from receipt: fast 1\N{EN DASH}{fast} days, "
-        "medium {medium_from}\N{EN DASH}{medium}, slow more. After a re-route the clock starts "
+        "days, counted in working days from receipt (each working day begun counts whole): "
+        "cepat 1\N{EN DASH}{fast} days, sedang {medium_from}\N{EN DASH}{medium}, lambat more, "
+        "as in the weekly report. After a re-route the clock starts "
         "when the new office received it."
     ),
     "col.open": "open",
@@ -506,6 +591,91 @@ EN: dict[str, str | tuple[str, str]] = {
     "grade.fast": "fast",
     "grade.medium": "medium",
     "grade.slow": "slow",
+    "report.title": "Weekly report",
+    "report.heading": "Weekly report {week}",
+    "report.range": "Monday {first} to Sunday {last} (WIB)",
+    "report.partial": "Provisional: this week is not over, figures as of {when}.",
+    "report.week": "ISO week",
+    "report.show": "Show",
+    "report.previous": "\N{LEFTWARDS ARROW} {week}",
+    "report.next": "{week} \N{RIGHTWARDS ARROW}",
+    "report.csv": "Download CSV",
+    "report.help": (
+        "Per active OPD: complaints received in the week, answered (the first answer: terima "
+        "or a later status), the median working time to the first answer, complaints resolved "
+        "in the week graded by their working days (cepat 1\N{EN DASH}{fast}, sedang "
+        "{medium_from}\N{EN DASH}{medium}, lambat more than {medium}), and open complaints "
+        "past their SLA. Small figures: the change from the previous week. First order: the "
+        "OPDs needing attention first; click a column heading to sort."
+    ),
+    "report.offices": "active OPDs",
+    "report.attention": "need attention",
+    "report.chart": "Chart",
+    "report.chart_full": "Open the chart full size (to zoom on a phone)",
+    "report.table": "Per OPD",
+    "report.trend_help": (
+        "Trend: the median first answer of each week from {first} to {last}; the dashed line "
+        "is the OPD's answer SLA."
+    ),
+    "report.trend_title": "{opd}: median first answer per week, {first} to {last}",
+    "report.days": "{days} d",
+    "report.working_days": "{days} working days",
+    "report.working_hours": "{hours} working hours",
+    "report.no_answer": "\N{EN DASH}",
+    "report.change": "change from the previous week",
+    "report.own_sla": "The OPD's own SLA: answer {answer}, resolve {resolve}",
+    "report.none": "none",
+    "report.empty": "No active OPDs.",
+    "report.bad_week": (
+        'Week "{week}" is not valid. Write the year, W and the two-digit ISO week number that '
+        "exists in that year, e.g. {example}."
+    ),
+    "report.not_started": (
+        "Week {week} has not begun yet. Reports exist for this week ({current}) and earlier."
+    ),
+    "report.bad_sort": "unknown order: sort must be one of {allowed}, dir asc or desc.",
+    "col.rank": "rank",
+    "col.trend": "12-week trend",
+    "col.received": "received",
+    "col.answered": "answered",
+    "col.median_first": "median first answer",
+    "col.open_past_sla": "open past SLA",
+    "col.coverage": "channels",
+    "col.reasons": "needs attention because",
+    "sort.asc": "ascending",
+    "sort.desc": "descending",
+    "sort.by": "sort by {column}",
+    "coverage.usable": "usable",
+    "coverage.unusable": "unusable",
+    "coverage.unchecked": "not checked",
+    "coverage.absent": "none",
+    "channel.whatsapp_group": "WhatsApp group",
+    "channel.facebook_page": "Facebook",
+    "channel.instagram": "Instagram",
+    "channel.x": "X",
+    "short.whatsapp_group": "WA",
+    "short.facebook_page": "FB",
+    "short.instagram": "IG",
+    "short.x": "X",
+    "reason.open_past_sla": (
+        "{count} open complaint past its SLA",
+        "{count} open complaints past their SLA",
+    ),
+    "reason.no_answer": (
+        "answered no complaint ({count} waiting past the answer SLA)",
+        "answered no complaint ({count} waiting past the answer SLA)",
+    ),
+    "reason.slow_answer": "median first answer {median} (SLA {sla})",
+    "reason.slow_resolution": (
+        "{count} complaint resolved slowly (more than {days} working days)",
+        "{count} complaints resolved slowly (more than {days} working days)",
+    ),
+    "reason.channel_unusable": "channels unusable: {channels}",
+    "reason.no_whatsapp_group": "no WhatsApp group",
+    "unit.d": ("{count} working day", "{count} working days"),
+    "unit.h": ("{count} working hour", "{count} working hours"),
+    "unit.m": ("{count} working minute", "{count} working minutes"),
+    "unit.s": ("{count} working second", "{count} working seconds"),
     "checks.title": "Channel checks",
     "checks.help": (
         "Each channel's last check: whether its provider can be used with the channel's own "
@@ -650,6 +820,29 @@ class Words:
         if hours < 48:
             return self("ago.hours", hours=hours, minutes=minutes)
         return self("ago.days", days=hours // 24, hours=hours % 24)
+
+    def number(self, value: float, places: int = 1) -> str:
+        """``0.75`` -> ``0,8`` (``0.8`` in English): halves round up, as the report writes."""
+        text = report_format.number(value, places)
+        return text if self.language == "id" else text.replace(",", ".")
+
+    def signed(self, delta: float | None, places: int = 0) -> str:
+        """A change from the week before: ``+3``, ``-2``, ``±0``; a dash when unknown."""
+        text = report_format.signed(delta, places)
+        return text if self.language == "id" else text.replace(",", ".")
+
+    def duration(self, value: Duration) -> str:
+        """An SLA span: ``1 hari kerja``, ``4 working hours``."""
+        return self(f"unit.{value.unit}", count=value.amount)
+
+    def channel(self, kind: str) -> str:
+        """A covered channel kind as the weekly report names it (``grup WhatsApp``)."""
+        return self._named("channel", kind)
+
+    def date(self, value: dt.date) -> str:
+        """``2 Mar 2026`` with the language's month names."""
+        months = report_format.MONTHS if self.language == "id" else _EN_MONTHS
+        return f"{value.day} {months[value.month - 1]} {value.year}"
 
     def hours(self, value: float | None) -> str:
         """Hours to one decimal, with the language's decimal mark (``6,5 jam``)."""

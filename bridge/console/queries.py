@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-import math
 import statistics
 from collections.abc import Sequence
 
@@ -18,28 +17,16 @@ from sqlalchemy.orm import Session
 
 from bridge.checks import CheckResult, last_results
 from bridge.models import Channel, Complaint, Delivery, Opd, SandboxMessage, StatusChange
+from bridge.reports.grades import Grade
+from bridge.reports.grades import grade as grade_of
 from bridge.statuses import (
+    ANSWERED_STATUSES,
     CARRYING_COMPLAINT,
     CLOSED_STATUSES,
     REDELIVERABLE,
     ComplaintStatus,
 )
-
-#: Statuses that show an OPD has answered. A status may skip forward (an office can answer
-#: ``selesai`` straight away), so any of these counts as the first acknowledgement.
-ANSWERED = frozenset(
-    {
-        ComplaintStatus.ACKNOWLEDGED,
-        ComplaintStatus.IN_PROGRESS,
-        ComplaintStatus.RESOLVED,
-        ComplaintStatus.REJECTED,
-    }
-)
-
-#: Wadule's grades for a resolved complaint, by the number of days it took (upper bounds).
-GRADES = (("fast", 3), ("medium", 6))
-SLOW = "slow"
-
+from bridge.worktime import WorkingCalendar
 
 # --- Deliveries ---------------------------------------------------------------------------
 
@@ -220,8 +207,9 @@ class Responsiveness:
     awaiting_acknowledgement: int = 0
     delivery_failed: int = 0
     ack_hours: list[float] = dataclasses.field(default_factory=list)
+    #: Resolutions by :mod:`bridge.reports.grades` (working days), the one definition.
     grades: dict[str, int] = dataclasses.field(
-        default_factory=lambda: {name: 0 for name, _ in GRADES} | {SLOW: 0}
+        default_factory=lambda: {grade.value: 0 for grade in Grade}
     )
 
     @property
@@ -231,20 +219,6 @@ class Responsiveness:
     @property
     def resolved_in_window(self) -> int:
         return sum(self.grades.values())
-
-
-def days_taken(elapsed: dt.timedelta) -> int:
-    """Days a complaint took, counting each started 24 hours (a same-day answer is day 1)."""
-    return max(1, math.ceil(elapsed.total_seconds() / 86400))
-
-
-def grade(elapsed: dt.timedelta) -> str:
-    """Wadule's grade for a resolution: fast (1-3 days), medium (4-6), slow (more)."""
-    days = days_taken(elapsed)
-    for name, upper in GRADES:
-        if days <= upper:
-            return name
-    return SLOW
 
 
 def first_answer(history: Sequence[StatusChange]) -> tuple[dt.datetime, dt.datetime] | None:
@@ -258,7 +232,7 @@ def first_answer(history: Sequence[StatusChange]) -> tuple[dt.datetime, dt.datet
     for entry in history:
         if entry.status == ComplaintStatus.RECEIVED:
             received_at, answered = entry.at, None
-        elif entry.status in ANSWERED and received_at is not None and answered is None:
+        elif entry.status in ANSWERED_STATUSES and received_at is not None and answered is None:
             answered = (received_at, entry.at)
     return answered
 
@@ -276,12 +250,15 @@ def resolution(history: Sequence[StatusChange]) -> tuple[dt.datetime, dt.datetim
     return received[-1], history[-1].at
 
 
-def responsiveness(db: Session, now: dt.datetime, *, days: int = 30) -> list[Responsiveness]:
+def responsiveness(
+    db: Session, now: dt.datetime, calendar: WorkingCalendar, *, days: int = 30
+) -> list[Responsiveness]:
     """Per active OPD, in directory order: current counts, and answer and resolution times.
 
     Counts are over every complaint now assigned to the OPD. The median time to the first
     answer covers answers given in the last ``days`` days; the grades cover complaints resolved
-    in that window. Both are measured from the ``received`` entry of the current assignment.
+    in that window, in ``calendar``'s working days (:mod:`bridge.reports.grades`). Both are
+    measured from the ``received`` entry of the current assignment.
     """
     since = now - dt.timedelta(days=days)
     opds = db.scalars(select(Opd).where(Opd.active.is_(True)).order_by(Opd.position, Opd.id))
@@ -306,7 +283,10 @@ def responsiveness(db: Session, now: dt.datetime, *, days: int = 30) -> list[Res
     # Only complaints with an answer in the window can add to either figure.
     recent = (
         select(StatusChange.complaint_id)
-        .where(StatusChange.at >= since, StatusChange.status.in_([s.value for s in ANSWERED]))
+        .where(
+            StatusChange.at >= since,
+            StatusChange.status.in_([s.value for s in ANSWERED_STATUSES]),
+        )
         .distinct()
     )
     entries = db.execute(
@@ -324,5 +304,5 @@ def responsiveness(db: Session, now: dt.datetime, *, days: int = 30) -> list[Res
             line.ack_hours.append((answer[1] - answer[0]).total_seconds() / 3600)
         done = resolution(history)
         if done is not None and done[1] >= since:
-            line.grades[grade(done[1] - done[0])] += 1
+            line.grades[grade_of(calendar, done[0], done[1])] += 1
     return list(lines.values())

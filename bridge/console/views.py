@@ -37,7 +37,9 @@ from bridge.health import queue_health
 from bridge.messages import complaint_link
 from bridge.models import utcnow
 from bridge.operators import MAX_PASSWORD, check_login, record_login
+from bridge.reports.grades import GRADE_BOUNDS
 from bridge.statuses import ComplaintStatus, DeliveryStatus
+from bridge.worktime import WorkingCalendar
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +48,12 @@ PAGE_SIZE = 100
 FAILING = (DeliveryStatus.NEEDS_REVIEW, DeliveryStatus.DEAD)
 LISTABLE = (DeliveryStatus.NEEDS_REVIEW, DeliveryStatus.DEAD, DeliveryStatus.RETRYING)
 
-#: The menu: (endpoint, catalogue key). The weekly report (bridge/reports) gets its entry here,
-#: after the OPDs, when its page lands.
+#: The menu: (endpoint, catalogue key).
 NAV = (
     ("console.dashboard", "nav.dashboard"),
     ("console.delivery_list", "nav.deliveries"),
     ("console.opds", "nav.opds"),
+    ("console.report", "nav.report"),
     ("console.checks", "nav.checks"),
     ("console.sandbox", "nav.sandbox"),
 )
@@ -283,8 +285,9 @@ def complaint(wadule_id: str):
 def opds():
     """Per-OPD responsiveness."""
     now = utcnow()
-    lines = queries.responsiveness(database.session(), now, days=30)
-    return render_template("console/opds.html", lines=lines, days=30, grades=queries.GRADES)
+    calendar = WorkingCalendar.from_settings(_settings())
+    lines = queries.responsiveness(database.session(), now, calendar, days=30)
+    return render_template("console/opds.html", lines=lines, days=30, grades=GRADE_BOUNDS)
 
 
 @bp.get("/checks")

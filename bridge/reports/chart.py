@@ -308,12 +308,17 @@ def render_png(report: WeeklyReport) -> bytes:
     return out.getvalue()
 
 
-def render_svg(report: WeeklyReport) -> str:
+def render_svg(report: WeeklyReport, *, fluid: bool = False) -> str:
     """The same chart as an inline ``<svg>`` element (no XML declaration): presentation
-    attributes only, so it needs neither scripts nor styles (the console's CSP)."""
+    attributes only, so it needs neither scripts nor styles (the console's CSP).
+
+    ``fluid``: as wide as its container (``width="100%"``, the height following from the
+    ``viewBox``) instead of 1080 pixels, for a page that must fit a phone.
+    """
     layout = chart_layout(report)
+    size = 'width="100%"' if fluid else f'width="{layout.width}" height="{layout.height}"'
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{layout.width}" height="{layout.height}"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" {size}'
         f' viewBox="0 0 {layout.width} {layout.height}" role="img"'
         f" aria-label={quoteattr(layout.title)}>",
         f"<title>{escape(layout.title)}</title>",

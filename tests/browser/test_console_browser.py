@@ -3,10 +3,10 @@
 
 An operator logs in, reads the dashboard, retries a WhatsApp delivery that failed on a wrong
 WAHA key (the key has been fixed since) and sees it sent, retries several at once, looks at
-the channel checks and queues one, reads the sandbox inbox, a complaint and the OPDs, and logs
-out. Every page is photographed at 1280 px and at 390 px (a phone) into
-``test-artifacts/screenshots/`` (not committed), and at each width nothing may be wider than
-the screen.
+the channel checks and queues one, reads a complaint and the OPDs, opens the weekly report
+(its chart, a sort, the CSV), reads the sandbox inbox, and logs out. Every page is photographed
+at 1280 px and at 390 px (a phone) into ``test-artifacts/screenshots/`` (not committed), and at
+each width nothing may be wider than the screen.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them): without
 them the test fails saying what is missing; it never skips.
@@ -15,6 +15,8 @@ them the test fails saying what is missing; it never skips.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import math
 import os
@@ -30,12 +32,15 @@ import requests
 from sqlalchemy import select
 
 from bridge import checks, outbox
-from bridge.complaints import ingest
+from bridge.complaints import ingest, load_complaint
 from bridge.db import new_session
 from bridge.models import Delivery
 from bridge.operators import create_operator
 from bridge.queue import CHECK_TASK, HOUSEKEEPING_QUEUE
-from bridge.workflow import Actor
+from bridge.reports.chart import BAND_COLOURS
+from bridge.statuses import ComplaintStatus
+from bridge.workflow import Actor, change_status
+from bridge.worktime import current_iso_week
 from tests.support import ROOT, free_port, use_directory
 
 pytestmark = pytest.mark.slow
@@ -401,15 +406,63 @@ def test_an_operator_works_the_console_in_a_real_browser(
     me.click("nav a[href='/ops/opds']")
     assert me.text("h1") == "Responsivitas OPD"
     me.shoot("09-opds")
+
+    # The weekly report: dpupr answers its complaint, and this week's report (the page opens
+    # on the last complete week; "next" goes to this one) charts it.
+    with live.app_context(), new_session() as db:
+        complaint = load_complaint(db, "WDL-2026-000101")
+        change_status(
+            db, complaint, ComplaintStatus.ACKNOWLEDGED, note=None, actor=Actor("opd", "dpupr")
+        )
+        db.commit()
+    me.click("nav a[href='/ops/reports/weekly']")
+    last_week = current_iso_week().previous()
+    assert me.text("h1") == f"Laporan mingguan {last_week}"
+    me.click("#next-week")
+    assert me.text("h1") == f"Laporan mingguan {current_iso_week()}"
+    chart = me.css("#chart svg")
+    assert chart.is_displayed() and chart.size["width"] > 600
+    bars = [
+        rect
+        for rect in chart.find_elements(me.by.TAG_NAME, "rect")
+        if rect.get_attribute("fill") in {colour for colour in BAND_COLOURS.values()}
+    ]
+    assert bars and all(bar.is_displayed() for bar in bars)
+    row = me.text("#office-dpupr")
+    assert "Dinas Pekerjaan Umum" in row or "dpupr" in row
+    assert me.css("#office-dpupr td[data-col=answered]").text.split()[0] == "1"
+    assert len(me.all("#report svg.spark")) == len(me.all("#report tbody tr"))
+    # Sorting is a link: by most answered, dpupr (the one office that answered) comes first.
+    me.click("#report a[data-sort=answered]")
+    assert "sort=answered" in browser.current_url
+    assert me.all("#report tbody tr")[0].get_attribute("id") == "office-dpupr"
+    me.shoot("10-report")
+    # The CSV, fetched with the browser's session.
+    link = me.css("#csv").get_attribute("href")
+    cookies = {cookie["name"]: cookie["value"] for cookie in browser.get_cookies()}
+    download = requests.get(link, cookies=cookies, timeout=30)
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"] == (
+        f'attachment; filename="wadule-weekly-{current_iso_week()}.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(download.content.decode("utf-8"))))
+    dpupr = next(row for row in rows if row["opd"] == "dpupr")
+    assert (dpupr["received"], dpupr["answered"]) == ("1", "1")
+    assert "Sutrisno" not in download.text and "081234560101" not in download.text
+    # A bad week is a page that says so, in the console's frame.
+    me.open("/ops/reports/weekly?week=2026-W99")
+    assert "tidak valid" in me.text("#problem")
+    me.shoot("11-report-bad-week")
+
     me.click("nav a[href='/ops/sandbox']")
     assert me.text("#sandbox-off").startswith("Mode sandbox mati")
     assert "#WDL-2026-000104" in me.text("article.message")
-    me.shoot("10-sandbox")
+    me.shoot("12-sandbox")
 
     # Log out: the session ends.
     me.click("form.who button")
     assert me.flashes() == ["Anda sudah keluar."]
-    me.shoot("11-logged-out")
+    me.shoot("13-logged-out")
     me.open("/ops/")
     assert "/ops/login" in browser.current_url
-    assert len(me.shots) == 22
+    assert len(me.shots) == 26

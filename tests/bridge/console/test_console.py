@@ -18,7 +18,9 @@ from bridge.db import engine_of, new_session
 from bridge.migrate import upgrade
 from bridge.models import Complaint, Delivery, Operator, SandboxMessage, StatusChange, utcnow
 from bridge.operators import create_operator
+from bridge.reports.grades import Grade, grade
 from bridge.settings import Settings
+from bridge.worktime import WIB, WorkingCalendar
 from tests.support import use_directory
 
 PASSWORD = "kopi-tubruk-pacitan"
@@ -476,28 +478,29 @@ def _history(app, wadule_id, status, entries):
 
 
 def test_responsiveness_computes_medians_and_grades(ops, directory):
-    now = utcnow()
+    # A fixed now (Friday 27 November 2026, 10:00 WIB): grades count working days
+    # (Mon-Fri 08:00-16:00 WIB, no holiday in these weeks), so the days must be known.
+    now = wib(27, 10)
     h = dt.timedelta(hours=1)
-    d = dt.timedelta(days=1)
     cases = {
         # wadule_id: (final status, [(status, at)]) -- all dpupr; answer hours noted.
-        "A": ("resolved", [("received", now - 10 * d), ("acknowledged", now - 10 * d + 2 * h),
-                           ("resolved", now - 8 * d)]),  # 2 h; 2 days: fast
-        "B": ("resolved", [("received", now - 12 * d), ("acknowledged", now - 12 * d + 4 * h),
-                           ("resolved", now - 9 * d + dt.timedelta(minutes=1))]),  # 4 h; medium
-        "C": ("resolved", [("received", now - 20 * d), ("acknowledged", now - 20 * d + 6 * h),
-                           ("resolved", now - 12 * d)]),  # 6 h; 8 days: slow
-        "G": ("resolved", [("received", now - 7 * d), ("in_progress", now - 7 * d + h),
-                           ("resolved", now - 4 * d)]),  # 1 h (skipped terima); exactly 3 d: fast
-        "E": ("acknowledged", [("received", now - 5 * d), ("acknowledged", now - 5 * d + h),
-                               ("received", now - 3 * d),
-                               ("acknowledged", now - 3 * d + 10 * h)]),  # re-routed: 10 h
-        "H": ("acknowledged", [("received", now - 2 * d), ("acknowledged", now - 2 * d + 20 * h)]),
-        "I": ("rejected", [("received", now - 4 * d), ("rejected", now - 4 * d + 30 * h)]),
-        "D": ("forwarded", [("received", now - d), ("forwarded", now - d + h)]),
+        "A": ("resolved", [("received", wib(16, 8)), ("acknowledged", wib(16, 10)),
+                           ("resolved", wib(18, 16))]),  # 2 h; exactly 3 working days: cepat
+        "B": ("resolved", [("received", wib(16, 8)), ("acknowledged", wib(16, 12)),
+                           ("resolved", wib(19, 9))]),  # 4 h; 3.125 -> 4 days: sedang
+        "C": ("resolved", [("received", wib(9, 8)), ("acknowledged", wib(9, 14)),
+                           ("resolved", wib(17, 16))]),  # 6 h; 7 working days: lambat
+        "G": ("resolved", [("received", wib(23, 8)), ("in_progress", wib(23, 9)),
+                           ("resolved", wib(23, 15))]),  # 1 h (skipped terima); 1 day: cepat
+        "E": ("acknowledged", [("received", wib(17, 8)), ("acknowledged", wib(17, 9)),
+                               ("received", wib(18, 8)),
+                               ("acknowledged", wib(18, 18))]),  # re-routed: 10 h
+        "H": ("acknowledged", [("received", wib(24, 8)), ("acknowledged", wib(25, 4))]),  # 20 h
+        "I": ("rejected", [("received", wib(16, 8)), ("rejected", wib(17, 14))]),  # 30 h
+        "D": ("forwarded", [("received", wib(26, 8)), ("forwarded", wib(26, 9))]),
         # Answered and resolved before the 30-day window: counted, but not in median or grades.
-        "F": ("resolved", [("received", now - 60 * d), ("acknowledged", now - 59 * d),
-                           ("resolved", now - 50 * d)]),
+        "F": ("resolved", [("received", wib(1, 8, month=9)), ("acknowledged", wib(2, 8, month=9)),
+                           ("resolved", wib(10, 8, month=9))]),
     }  # fmt: skip
     for wadule_id, (status, entries) in cases.items():
         submit(directory, f"WDL-{wadule_id}")
@@ -505,31 +508,43 @@ def test_responsiveness_computes_medians_and_grades(ops, directory):
     submit(directory, "WDL-K", category="kesehatan")
     _history(directory, "WDL-K", "delivery_failed", [("received", now - h)])
 
+    calendar = WorkingCalendar.from_settings(directory.config["BRIDGE_SETTINGS"])
+    with directory.app_context(), new_session() as db:
+        lines = {line.opd.slug: line for line in queries.responsiveness(db, now, calendar, days=30)}
+    assert list(lines)[:3] == ["diskominfo", "pimpinan", "dpupr"]
+
+    def figures(line):
+        return (line.total, line.open, line.awaiting_acknowledgement, line.delivery_failed,
+                line.median_ack_hours, len(line.ack_hours), line.grades)  # fmt: skip
+
+    grades = {"cepat": 2, "sedang": 1, "lambat": 1}
+    assert figures(lines["dpupr"]) == (9, 3, 1, 0, 6.0, 7, grades)
+    none = dict.fromkeys(grades, 0)
+    assert figures(lines["dinkes"]) == (1, 1, 0, 1, None, 0, none)
+    assert figures(lines["rsud"]) == (0, 0, 0, 0, None, 0, none)
+
+    # The page shows them with the grades' names and says how they are counted.
     html = ops.get("/ops/opds").get_data(as_text=True)
-    rows = {row[0].split()[0]: row for row in table(html, "opds")[1:]}
-    assert [row[0].split()[0] for row in table(html, "opds")[1:4]] == [
-        "diskominfo",
-        "pimpinan",
-        "dpupr",
-    ]
-    # total, open, forwarded-not-acknowledged, delivery failed, median, answers, fast, medium, slow
-    assert rows["dpupr"][1:] == ["9", "3", "1", "0", "6,0 jam", "7", "2", "1", "1"]
-    assert rows["dinkes"][1:] == ["1", "1", "0", "1", NONE, "0", "0", "0", "0"]
-    assert rows["rsud"][1:] == ["0", "0", "0", "0", NONE, "0", "0", "0", "0"]
+    rows = table(html, "opds")
+    assert rows[0][-3:] == ["cepat", "sedang", "lambat"]
+    assert [row[0].split()[0] for row in rows[1:4]] == ["diskominfo", "pimpinan", "dpupr"]
+    assert "dihitung dalam hari kerja" in html and "cepat 1\N{EN DASH}3 hari" in html
+    dinkes = next(row for row in rows if row[0].startswith("dinkes"))
+    assert dinkes[1:] == ["1", "1", "0", "1", NONE, "0", "0", "0", "0"]
 
 
-@pytest.mark.parametrize(
-    ("elapsed", "expected"),
-    [
-        (dt.timedelta(minutes=5), "fast"),
-        (dt.timedelta(days=3), "fast"),
-        (dt.timedelta(days=3, seconds=1), "medium"),
-        (dt.timedelta(days=6), "medium"),
-        (dt.timedelta(days=6, seconds=1), "slow"),
-    ],
-)
-def test_grade_boundaries(elapsed, expected):
-    assert queries.grade(elapsed) == expected
+def wib(day: int, hour: int, minute: int = 0, month: int = 11) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=WIB).astimezone(dt.UTC)
+
+
+def test_the_console_grades_as_the_weekly_report_does():
+    """One definition (bridge/reports/grades.py): the console keeps no bounds of its own."""
+    assert not hasattr(queries, "GRADES") and not hasattr(queries, "grade")
+    calendar = WorkingCalendar.from_settings(Settings.from_env({"BRIDGE_SANDBOX": "1"}))
+    line = queries.Responsiveness(opd=None)
+    assert set(line.grades) == {grade.value for grade in Grade}
+    # Friday 16:00 to Monday 08:00 is no working time: a resolution then took 1 day.
+    assert grade(calendar, wib(20, 15), wib(23, 8)) == Grade.CEPAT
 
 
 def test_median_of_an_even_number_of_answers_is_the_mean_of_the_middle_two():
