@@ -37,7 +37,7 @@ from bench.services import (  # noqa: E402
     sample_bodies,
     start_services,
 )
-from bridge.queue import QUEUE  # noqa: E402
+from bridge.queue import QUEUES  # noqa: E402
 from bridge.server import THREADS, default_workers  # noqa: E402
 
 RATIO_TARGET = 0.6
@@ -226,7 +226,7 @@ class Bench:
             "real API": {
                 "complaints": self.db.scalar("SELECT count(*) FROM complaints"),
                 "deliveries": self.db.scalar("SELECT count(*) FROM deliveries"),
-                "tasks queued": self.broker.queue_length(QUEUE),
+                "tasks queued": sum(self.broker.queue_length(q) for q in QUEUES.values()),
             },
             "reference": {
                 "rows": self.db.scalar("SELECT count(*) FROM ref_complaints"),

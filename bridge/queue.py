@@ -7,8 +7,13 @@ API does.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
+import os
+import threading
+import time
+import weakref
 from collections.abc import Iterable
 from contextlib import nullcontext
 from pathlib import Path
@@ -20,11 +25,14 @@ from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from bridge import logs
+from bridge.errors import chain
 from bridge.statuses import Lane
 
 #: How often beat wakes the outbox (see bridge.outbox.sweeper; kept here so that this module
 #: needs nothing from the outbox at import time).
 WAKE_INTERVAL = 1.0
+#: Seconds a process gathers doorbells after ringing one (see :class:`Doorbell`).
+RING_WINDOW = 0.05
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +180,7 @@ def init_app(app: Flask) -> None:
     """
     factory = app.extensions["bridge.db"]
     factory.kw.setdefault("info", {})["app"] = app
+    app.extensions["bridge.doorbell"] = Doorbell(app)
     event.listen(factory, "after_commit", _after_commit)
     event.listen(factory, "after_transaction_end", _after_transaction_end)
 
@@ -201,7 +210,7 @@ def _after_commit(db: Session) -> None:
     app = db.info.get("app")
     with app.app_context() if app is not None and not has_app_context() else nullcontext():
         if rows:
-            ring_or_forget(list(dict.fromkeys(rows)))
+            current_app.extensions["bridge.doorbell"].ring(list(dict.fromkeys(rows)))
         if push:
             ring_events()
 
@@ -211,6 +220,77 @@ def _after_transaction_end(db: Session, transaction) -> None:
         # A root transaction ended without a commit (rolled back or closed): nothing to ring.
         db.info.pop(_RING, None)
         db.info.pop(_PUSH, None)
+
+
+class Doorbell:
+    """The delivery doorbells of one process, gathered while they come thick and fast.
+
+    A doorbell after a quiet spell is published at once, by the thread that rang it. Doorbells
+    rung within :data:`RING_WINDOW` of the last one published wait for the window to end and go
+    out together from a timer thread: one task per lane and batch for all of them. At 200
+    complaints a second a process then publishes some 40 tasks a second instead of 300 (a
+    task costs ~0.8 ms of CPU in Celery and kombu, a fifth of an ingest), and a row waits at
+    most the window longer for its worker; the deliver task drains other due rows of its lane
+    anyway. What is gathered when the process exits is published on the way out; a process
+    killed outright leaves it to the sweeper, as a lost doorbell.
+    """
+
+    def __init__(self, app: Flask, window: float = RING_WINDOW):
+        self.app = app
+        self.window = window
+        self._start(os.getpid())
+        _DOORBELLS.add(self)
+
+    def _start(self, pid: int) -> None:
+        self._pid = pid
+        self._lock = threading.Lock()
+        self._waiting: list[Row] = []
+        self._timer: threading.Timer | None = None
+        self._last = -float("inf")
+
+    def ring(self, rows: list[Row]) -> None:
+        now = time.monotonic()
+        if os.getpid() != self._pid:  # a forked child (a pool process): nothing is inherited
+            self._start(os.getpid())
+        with self._lock:
+            if self._timer is None and now - self._last >= self.window:
+                self._last = now
+            else:
+                self._waiting.extend(rows)
+                if self._timer is None:
+                    self._timer = threading.Timer(self._last + self.window - now, self.flush)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+        ring_or_forget(rows)
+
+    def flush(self) -> None:
+        """Publish what has been gathered (the timer's work; also at exit)."""
+        with self._lock:
+            rows, self._waiting, timer, self._timer = self._waiting, [], self._timer, None
+            self._last = time.monotonic()
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()  # flushed early (at exit): the timer has nothing left to do
+        if not rows or os.getpid() != self._pid:
+            return
+        try:
+            with self.app.app_context(), logs.request_id_scope(None):
+                ring_or_forget(list(dict.fromkeys(rows)))
+        except Exception as exc:  # the database is gone too: the sweeper publishes them later
+            log.warning(
+                "doorbell for %d deliveries not rung (%s); the sweeper will publish them",
+                len(rows),
+                chain(exc),
+            )
+
+
+_DOORBELLS: weakref.WeakSet[Doorbell] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_doorbells() -> None:
+    for doorbell in list(_DOORBELLS):
+        doorbell.flush()
 
 
 def publish(rows: Iterable[Row]) -> list[int]:

@@ -33,9 +33,7 @@ SERIAL = (
     "tests/workers/",
     "tests/browser/",
     "tests/test_run.py",
-    "tests/test_quickstart.py",
     "tests/bridge/test_security_unavailable.py",
-    "tests/bridge/test_security_files.py",
 )
 
 

@@ -109,8 +109,9 @@ def test_wiped_broker_only_delays(make_app, env, keys, processes, redis_server):
     app = make_app(**FAST)
     post_many(app.test_client(), keys["wadule"], 20)
     total = sum(private_rows(app).values())
-    assert redis_server.client().llen("bridge.private") >= 20  # a task per complaint
-    redis_server.client().flushall()
+    app.extensions["bridge.doorbell"].flush()  # what it gathered (bridge.queue.Doorbell)
+    assert redis_server.client().llen("bridge.private") >= 1  # doorbells were rung...
+    redis_server.client().flushall()  # ...and are gone
 
     processes.env.update(env | FAST)
     processes.start("worker", "worker", "--lane", "private", "--concurrency", "2")
