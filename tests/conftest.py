@@ -34,6 +34,8 @@ SERIAL = (
     "tests/browser/",
     "tests/test_run.py",
     "tests/bridge/test_security_unavailable.py",
+    # Unix socket paths (at most 107 bytes) under tmp_path: xdist's adds a popen-gwN/ level.
+    "tests/bridge/test_security_files.py",
 )
 
 
