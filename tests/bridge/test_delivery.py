@@ -482,3 +482,37 @@ def test_a_batch_writes_events_in_order_per_complaint(engine_app, waha):
             ("complaint.status_changed", "forwarded"),
         ]
         assert mine[1].data["previous_status"] == "received"
+
+
+def test_own_rows_a_batch_leaves_are_rung_again_by_the_waker_not_the_sweeper(engine_app, waha):
+    """A task is its rows' doorbell. Here another worker's claim holds the group's advisory lock
+    while this task looks, then ends without taking the group (its batch was full): nothing
+    rings for the row again but the waker, within a second, instead of the sweeper after its
+    grace period of 30 s or more."""
+    app = engine_app()
+    later = submit(app, "WDL-LATER")
+    assert row(app, later).published_at is not None  # rung at ingest
+    with app.app_context(), new_session() as holder:
+        key = f"whatsapp_group:{GROUP}"
+        assert holder.scalar(
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+        )
+        with app.app_context():
+            assert outbox.deliver_batch([later]).results == {}
+        holder.rollback()
+    assert row(app, later).status == "pending" and row(app, later).published_at is None
+    with app.app_context(), new_session() as db:
+        assert outbox.wake() == 1  # beat's waker, every second
+        db.rollback()
+    assert row(app, later).published_at is not None
+
+
+def test_rows_a_concurrent_claim_holds_keep_their_doorbell_untouched(engine_app, waha):
+    app = engine_app(BRIDGE_DELIVERY_BATCH="5")
+    held = submit(app, "WDL-HELD")
+    with app.app_context(), new_session() as holder:
+        holder.execute(select(Delivery.id).where(Delivery.id == held).with_for_update()).all()
+        with app.app_context():
+            assert outbox.deliver_batch([held]).results == {}  # skipped, not waited for
+        holder.rollback()
+    assert row(app, held).published_at is not None
