@@ -63,9 +63,19 @@ def oldest_due(now: dt.datetime, lane: Lane, limit: int, *, besides: Sequence[in
     )
 
 
+@dataclasses.dataclass
+class Picked:
+    """What :func:`pick` took: the rows, and the targets it locked but takes no row of."""
+
+    rows: list[Delivery]
+    #: Other claims skipped these targets while this one held their locks (its batch then
+    #: filled up with other rows): this claim must ring for their due rows.
+    passed_over: set[tuple[str, str]] = dataclasses.field(default_factory=set)
+
+
 def pick(
     db: Session, ids: Sequence[int], lane: Lane, now: dt.datetime, *, limit: int | None
-) -> list[Delivery]:
+) -> Picked:
     """The rows this batch sends, locked for its claim: the due rows of ``ids`` first, then
     (with ``limit``) the oldest other due rows of the lane, up to ``limit`` in all.
 
@@ -86,7 +96,7 @@ def pick(
     targets = [t for t in order if t not in _busy(db, list(order))]
     targets = _take_targets(db, targets)
     if not targets:
-        return []
+        return Picked([])
     if limit is None:
         # Only the rows asked for, and only those whose turn it is in their target's queue.
         asked = {row_id for row_id, _kind, _target in own}
@@ -94,7 +104,7 @@ def pick(
     else:
         chosen = _heads(db, targets, now, limit)
     if not chosen:
-        return []
+        return Picked([], _passed_over(db, targets, []))
     locked = set(
         db.scalars(
             select(Delivery.id)
@@ -111,7 +121,17 @@ def pick(
             joinedload(Delivery.complaint).joinedload(Complaint.opd),
         )
     ).all()
-    return sorted(loaded, key=lambda d: d.id)
+    return Picked(sorted(loaded, key=lambda d: d.id), _passed_over(db, targets, loaded))
+
+
+def _passed_over(
+    db: Session, locked: list[tuple[str, str]], taken: Sequence[Delivery]
+) -> set[tuple[str, str]]:
+    """Targets whose advisory lock this claim holds but takes no row of. Only PostgreSQL
+    claims lock targets (and run concurrently); SQLite's run one at a time and skip nobody."""
+    if db.get_bind().dialect.name != "postgresql":
+        return set()
+    return set(locked) - {(d.kind, d.target) for d in taken}
 
 
 def _in_order(db: Session, chosen: list[int], locked: set[int]) -> list[int]:

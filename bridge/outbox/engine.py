@@ -56,7 +56,6 @@ from bridge.outbox.claim import Attempt
 from bridge.outbox.render import render
 from bridge.statuses import (
     CARRYING_COMPLAINT,
-    CLAIMABLE,
     ComplaintStatus,
     DeliveryPurpose,
     DeliveryStatus,
@@ -146,8 +145,11 @@ def _deliver_lane(ids: list[int], lane: Lane, take_on: bool, stop: Stop, batch: 
     settings = resources.settings()
     now = utcnow()
     limit = max(len(ids), settings.delivery_batch) if take_on else None
-    rows = claims.pick(db, ids, lane, now, limit=limit)
-    _unring_left(db, set(ids) - {row.id for row in rows})
+    picked = claims.pick(db, ids, lane, now, limit=limit)
+    rows = picked.rows
+    # Groups this claim kept from other tasks (their doorbells found them locked) but leaves:
+    # it rings for them, or they would wait for the sweeper's grace period.
+    _ring_followers(db, picked.passed_over, now)
     if not rows:
         db.commit()
         return
@@ -424,31 +426,6 @@ def _record(
             attempt.outcome,
             f": {reason}" if reason else "",
         )
-
-
-def _unring_left(db: Session, left: set[int]) -> None:
-    """This task's own rows that it did not take (their target was taken by another claim, or
-    over the batch's limit) lose their doorbell, so the waker rings for them within a second:
-    the task was their doorbell, and nothing else would ring before the sweeper's grace period
-    (30 s or more). Rows another transaction holds are its business: skipped, never waited for.
-    """
-    if not left:
-        return
-    free = (
-        select(Delivery.id)
-        .where(
-            Delivery.id.in_(sorted(left)),
-            Delivery.status.in_(sorted(CLAIMABLE)),
-            Delivery.published_at.is_not(None),
-        )
-        .with_for_update(skip_locked=True)
-    )
-    db.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(free.scalar_subquery()))
-        .values(published_at=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _ring_followers(db: Session, targets: set[tuple[str, str]], now: dt.datetime) -> None:

@@ -8,9 +8,10 @@ import threading
 import pytest
 from sqlalchemy import select, text, update
 
-from bridge import messages, outbox
+from bridge import messages, outbox, queue
 from bridge.db import new_session
 from bridge.models import Complaint, Delivery, Event, SandboxMessage, utcnow
+from bridge.statuses import Lane
 from tests.fakes.server import Delay
 from tests.fakes.waha import DEFAULT_API_KEY, FakeWaha
 from tests.support import auth, use_directory
@@ -484,27 +485,25 @@ def test_a_batch_writes_events_in_order_per_complaint(engine_app, waha):
         assert mine[1].data["previous_status"] == "received"
 
 
-def test_own_rows_a_batch_leaves_are_rung_again_by_the_waker_not_the_sweeper(engine_app, waha):
-    """A task is its rows' doorbell. Here another worker's claim holds the group's advisory lock
-    while this task looks, then ends without taking the group (its batch was full): nothing
-    rings for the row again but the waker, within a second, instead of the sweeper after its
-    grace period of 30 s or more."""
-    app = engine_app()
-    later = submit(app, "WDL-LATER")
-    assert row(app, later).published_at is not None  # rung at ingest
-    with app.app_context(), new_session() as holder:
-        key = f"whatsapp_group:{GROUP}"
-        assert holder.scalar(
-            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
-        )
-        with app.app_context():
-            assert outbox.deliver_batch([later]).results == {}
-        holder.rollback()
-    assert row(app, later).status == "pending" and row(app, later).published_at is None
-    with app.app_context(), new_session() as db:
-        assert outbox.wake() == 1  # beat's waker, every second
-        db.rollback()
-    assert row(app, later).published_at is not None
+def test_a_claim_rings_for_groups_it_kept_from_others_but_left(engine_app, waha, monkeypatch):
+    """A claim locks the groups it may take; another task's doorbell that finds one locked
+    leaves its row alone. When the claim then fills its batch with other rows, it must ring for
+    the groups it left, or their rows wait for the sweeper's grace period (30 s or more)."""
+    rung = []
+    monkeypatch.setattr(
+        queue, "publish", lambda rows: [i for i, _lane in rung.extend(rows) or rows]
+    )
+    app = engine_app(BRIDGE_DELIVERY_BATCH="5")
+    mine = [submit(app, f"WDL-M{n}") for n in range(5)]  # one group: a whole batch
+    left = submit(app, "WDL-LEFT", category="kategori1")  # another group
+    app.extensions["bridge.doorbell"].flush()
+    rung.clear()
+    with app.app_context():
+        batch = outbox.deliver_batch([mine[0]])
+    app.extensions["bridge.doorbell"].flush()
+    assert sorted(batch.results) == mine
+    assert row(app, left).status == "pending"
+    assert (left, Lane.PRIVATE) in rung
 
 
 def test_rows_a_concurrent_claim_holds_keep_their_doorbell_untouched(engine_app, waha):
