@@ -188,4 +188,10 @@ def test_a_worker_outlives_redis_restarts_while_rows_wait_for_their_rate_limit(
         assert texts == {f"WDL-R{n:02d}": 1 for n in range(MESSAGES)}
         gaps = [b.at - a.at for a, b in zip(waha.messages, waha.messages[1:], strict=False)]
         assert min(gaps) >= 1.9, gaps  # the rate limit held through the restarts
-        assert statuses(app) == {("whatsapp_group", "sent"): MESSAGES}
+        # The last message has reached WAHA; its row is recorded right after the answer.
+        wait_for(
+            lambda: statuses(app) == {("whatsapp_group", "sent"): MESSAGES},
+            30,
+            "every row recorded as sent",
+            processes,
+        )
