@@ -268,7 +268,8 @@ class Doorbell:
         """Publish what has been gathered (the timer's work; also at exit)."""
         with self._lock:
             rows, self._waiting, timer, self._timer = self._waiting, [], self._timer, None
-            self._last = time.monotonic()
+            if rows:  # publishing now: the window starts again
+                self._last = time.monotonic()
         if timer is not None and timer is not threading.current_thread():
             timer.cancel()  # flushed early (at exit): the timer has nothing left to do
         if not rows or os.getpid() != self._pid:
