@@ -86,6 +86,24 @@ class RedisServer:
         return redis.Redis(port=self.port)
 
 
+def newcomer_env(**extra: str) -> dict[str, str]:
+    """The environment of someone trying the bridge: no BRIDGE_* of ours, the sandbox on."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
+    return env | {"BRIDGE_SANDBOX": "1", "PYTHONUNBUFFERED": "1"} | extra
+
+
+def quickstart(folder: Path, bind: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``scripts/quickstart.py`` as ``make run`` calls it, in ``folder``."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "quickstart.py"), bind],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

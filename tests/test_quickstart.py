@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from tests.support import ROOT, free_port
+from tests.support import ROOT, free_port, newcomer_env, quickstart
 
 
 def test_quickstart_then_run_then_the_printed_curl(tmp_path):
@@ -24,19 +24,8 @@ def test_quickstart_then_run_then_the_printed_curl(tmp_path):
         pytest.fail("curl is needed for this test: install it (apt-get install curl)")
     port = free_port()
     bind = f"127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")} | {
-        "BRIDGE_SANDBOX": "1",
-        "BRIDGE_SWEEP_INTERVAL": "2",
-        "PYTHONUNBUFFERED": "1",
-    }
-    setup = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "quickstart.py"), bind],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = newcomer_env(BRIDGE_SWEEP_INTERVAL="2")
+    setup = quickstart(tmp_path, bind, env)
     assert setup.returncode == 0, setup.stderr
     printed = setup.stdout
     assert f"http://{bind}/api/v1/docs" in printed
@@ -53,14 +42,7 @@ def test_quickstart_then_run_then_the_printed_curl(tmp_path):
     assert f"make samples BIND={bind}" in printed
 
     # Run again: the same key and account are kept, not multiplied.
-    again = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "quickstart.py"), bind],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = quickstart(tmp_path, bind, env)
     assert again.returncode == 0, again.stderr
     assert f"user {user}, password {password}" in again.stdout
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support import ROOT, free_port
+from tests.support import free_port, newcomer_env, quickstart
 from tests.test_quickstart import _wait_for
 
 
@@ -63,18 +63,8 @@ def lane_worker(run_pid: int) -> int | None:
 def test_run_restarts_a_killed_worker_and_ctrl_c_leaves_nothing_behind(tmp_path):
     port = free_port()
     bind = f"127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")} | {
-        "BRIDGE_SANDBOX": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    setup = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "quickstart.py"), bind],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env = newcomer_env()
+    setup = quickstart(tmp_path, bind, env)
     assert setup.returncode == 0, setup.stderr
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
     runner = subprocess.Popen(
