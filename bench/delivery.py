@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -224,6 +225,7 @@ def main() -> None:
         stack.callback(engine_of(app).dispose)
         use_directory(app, DIRECTORY)
         # The bridge's card route, which the fake Meta fetches each Instagram card from.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per card fetched
         cards = make_server("127.0.0.1", port, app, threaded=True)
         threading.Thread(target=cards.serve_forever, daemon=True).start()
         stack.callback(cards.shutdown)
@@ -251,6 +253,9 @@ def main() -> None:
             achieved = total / (time.monotonic() - started)
             rows = wait_all_sent(db_url, "LAT", total, 180)
             public_at_end = row_statuses(db_url, "LAT")
+            stopping = time.monotonic()
+        stopped_in = time.monotonic() - stopping
+        after_stop = row_statuses(db_url, "LAT")
         latencies = [sent - committed for committed, sent in rows]
         print(
             f"\nlatency, 202 -> WhatsApp sent, at {achieved:.1f} complaints/s for"
@@ -263,6 +268,7 @@ def main() -> None:
             f"   (target: p95 < 1000 ms) {'PASS' if p95 < 1 else 'FAIL'}"
         )
         print(f"  when the last WhatsApp row was sent: {describe(public_at_end)}")
+        print(f"  worker stopped in {stopped_in:.1f} s, leaving: {describe(after_stop)}")
 
         # Phase 2: a backlog committed with no worker running, then drained.
         started = time.monotonic()

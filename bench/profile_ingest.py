@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         real_app = create_app(settings=Settings.from_env(services.env))
         reference = reference_app.create_app(services.env | {"BENCH_REF_TOKEN": services.key})
         stack.callback(engine_of(real_app).dispose)
+        # Doorbells still gathered go out before the services they need are torn down.
+        stack.callback(real_app.extensions["bridge.doorbell"].flush)
         bodies = sample_bodies()
         real = Target("real API", real_app, "/api/v1/complaints", services.key, bodies)
         targets = [real, Target("reference", reference, "/ref", services.key, bodies)]

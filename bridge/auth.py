@@ -109,7 +109,7 @@ def _authenticate() -> Principal:
     if scheme.lower() != "bearer" or not token or len(token) > 200:
         abort(401, message="missing or malformed Authorization: Bearer <api key>")
     db = database.session()
-    row = db.execute(_PRINCIPAL_OF_KEY, {"key_hash": hash_key(token)}).first()
+    row = db.connection().execute(_PRINCIPAL_OF_KEY, {"key_hash": hash_key(token)}).first()
     if row is None or row.revoked_at is not None:
         abort(401, message="unknown or revoked API key")
     routing.note_version(db, row.directory_version)

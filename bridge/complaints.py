@@ -108,12 +108,14 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
         "at": now,
     }
     try:
-        complaint_id = db.execute(_INSERT_COMPLAINT, values).scalar_one()
+        # Core statements on the session's connection: the ORM's execute path is not needed.
+        conn = db.connection()
+        complaint_id = conn.execute(_INSERT_COMPLAINT, values).scalar_one()
         for row in rows:
             row["complaint_id"] = complaint_id
-        delivery_ids = db.execute(_INSERT_DELIVERIES, rows).scalars().all() if rows else []
+        delivery_ids = conn.execute(_INSERT_DELIVERIES, rows).scalars().all() if rows else []
         change["complaint_id"] = complaint_id
-        db.execute(_INSERT_CHANGE, change)
+        conn.execute(_INSERT_CHANGE, change)
         queue.ring(db, zip(delivery_ids, (row["lane"] for row in rows), strict=True))
         db.commit()
     except IntegrityError:
@@ -132,12 +134,22 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
     )
     # The committed rows as a load would give them, built from what was inserted (the objects
     # stay out of the session).
-    complaint = Complaint(id=complaint_id, **values)
+    complaint = _as_loaded(Complaint, {"id": complaint_id, **values})
     complaint.known_opd_slug = chosen.opd.slug
-    deliveries = [Delivery(id=id_, **row) for id_, row in zip(delivery_ids, rows, strict=True)]
+    ids = zip(delivery_ids, rows, strict=True)
+    deliveries = [_as_loaded(Delivery, {"id": id_, **row}) for id_, row in ids]
     set_committed_value(complaint, "deliveries", deliveries)
-    set_committed_value(complaint, "history", [StatusChange(**change)])
+    set_committed_value(complaint, "history", [_as_loaded(StatusChange, change)])
     return complaint, True
+
+
+def _as_loaded(cls, values: dict[str, Any]):
+    """An instance of ``cls`` holding ``values`` as committed state, the way a query fills one
+    from a row: no change event per attribute, nothing to flush. (With the inserts on the
+    connection, 0.15 ms less CPU a request of some 2.5, measured with bench/profile_ingest.py.)"""
+    instance = cls.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 def _replay(existing: Complaint, digest: str) -> Complaint:
