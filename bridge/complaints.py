@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,11 +22,31 @@ log = logging.getLogger(__name__)
 
 # Ingest writes with Core inserts, not the ORM's unit of work: the same rows for a fraction of
 # the CPU. Delivery ids come back in the order of the rows, so each id meets its row.
-_INSERT_COMPLAINT = insert(Complaint.__table__).returning(Complaint.__table__.c.id)
-_INSERT_DELIVERIES = insert(Delivery.__table__).returning(
-    Delivery.__table__.c.id, sort_by_parameter_order=True
+_COMPLAINTS, _DELIVERIES, _HISTORY = Complaint.__table__, Delivery.__table__, StatusChange.__table__
+_INSERT_COMPLAINT = insert(_COMPLAINTS).returning(_COMPLAINTS.c.id)
+_INSERT_DELIVERIES = insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
+_INSERT_CHANGE = insert(_HISTORY)
+# PostgreSQL: the complaint and its first history entry in one statement, one round trip and
+# one statement's overhead less on both sides (SQLite has no INSERT inside WITH). Every column
+# but the id is a parameter: ingest gives them all.
+_CHANGE_COLUMNS = ("status", "note", "actor_kind", "actor_name", "at")
+_NEW_COMPLAINT = (
+    insert(_COMPLAINTS)
+    .values({c.name: bindparam(c.name, type_=c.type) for c in _COMPLAINTS.c if c.name != "id"})
+    .returning(_COMPLAINTS.c.id)
+    .cte("new_complaint")
 )
-_INSERT_CHANGE = insert(StatusChange.__table__)
+_INSERT_COMPLAINT_AND_CHANGE = (
+    insert(_HISTORY)
+    .from_select(
+        ["complaint_id", *_CHANGE_COLUMNS],
+        select(
+            _NEW_COMPLAINT.c.id,
+            *(bindparam(f"change_{c}", type_=_HISTORY.c[c].type) for c in _CHANGE_COLUMNS),
+        ),
+    )
+    .returning(_HISTORY.c.complaint_id)
+)
 
 
 class ConflictError(Exception):
@@ -110,12 +130,16 @@ def ingest(db: Session, data: dict[str, Any], actor: Actor) -> tuple[Complaint, 
     try:
         # Core statements on the session's connection: the ORM's execute path is not needed.
         conn = db.connection()
-        complaint_id = conn.execute(_INSERT_COMPLAINT, values).scalar_one()
+        if conn.dialect.name == "postgresql":
+            both = values | {f"change_{k}": v for k, v in change.items()}
+            complaint_id = conn.execute(_INSERT_COMPLAINT_AND_CHANGE, both).scalar_one()
+        else:
+            complaint_id = conn.execute(_INSERT_COMPLAINT, values).scalar_one()
+            conn.execute(_INSERT_CHANGE, change | {"complaint_id": complaint_id})
+        change["complaint_id"] = complaint_id
         for row in rows:
             row["complaint_id"] = complaint_id
         delivery_ids = conn.execute(_INSERT_DELIVERIES, rows).scalars().all() if rows else []
-        change["complaint_id"] = complaint_id
-        conn.execute(_INSERT_CHANGE, change)
         queue.ring(db, zip(delivery_ids, (row["lane"] for row in rows), strict=True))
         db.commit()
     except IntegrityError:

@@ -52,7 +52,8 @@ def complaint_insert_without_opd(app):
     ("Failing row contains (..., {"phone": ...})"), reporter included."""
 
     def strip_opd(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("INSERT INTO complaints") and isinstance(parameters, dict):
+        # On PostgreSQL the complaint's INSERT sits in a WITH clause (bridge.complaints).
+        if "INSERT INTO complaints " in statement and isinstance(parameters, dict):
             parameters = {**parameters, "opd_id": None}
         return statement, parameters
 
