@@ -93,7 +93,8 @@ def pick(
     order: dict[tuple[str, str], None] = {}
     for _id, kind, target in (*own, *others):
         order.setdefault((kind, target), None)
-    targets = [t for t in order if t not in _busy(db, list(order))]
+    busy = _busy(db, list(order))
+    targets = [t for t in order if t not in busy]
     targets = _take_targets(db, targets)
     if not targets:
         return Picked([])
