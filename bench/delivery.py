@@ -38,6 +38,7 @@ import time
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
+from bench import procstat
 from bench.services import add_service_arguments, free_port, start_services
 from bridge import create_app
 from bridge.complaints import ingest
@@ -101,6 +102,9 @@ class Processes(contextlib.AbstractContextManager):
                 )
             )
 
+    def __enter__(self) -> Processes:
+        return self
+
     def __exit__(self, *exc_info) -> None:
         for process in self.processes:
             with contextlib.suppress(ProcessLookupError):
@@ -111,6 +115,68 @@ class Processes(contextlib.AbstractContextManager):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+class CpuSplit:
+    """Where the box's CPU goes while the backlog drains: each lane's worker processes, beat,
+    this process (the fake providers, the card route and the benchmark itself), PostgreSQL,
+    Redis, and everything else on the machine. Counted from the first WhatsApp row sent (the
+    workers' start-up is left out) to the last."""
+
+    def __init__(self, services, processes: Processes):
+        self.services = services
+        self.processes = processes
+        self.busy = procstat.machine_busy_seconds()
+        self.before = self._times()
+
+    def _times(self) -> dict[str, dict[int, float]]:
+        worker, beat = self.processes.processes
+        lanes: dict[str, set[int]] = {"private lane": set(), "public lane": set()}
+        for pid in procstat.descendants(worker.pid):
+            for lane in ("private", "public"):
+                if _below_lane(pid, lane):
+                    lanes[f"{lane} lane"].add(pid)
+        groups = lanes | {
+            "worker's supervisor": {worker.pid},
+            "beat": procstat.descendants(beat.pid),
+            "bench and fakes": {os.getpid()},
+            "PostgreSQL": self.services.db.backend_pids(),
+            "Redis": {self.services.broker.pid},
+        }
+        return {name: procstat.cpu_seconds(pids) for name, pids in groups.items()}
+
+    def spent(self) -> dict[str, float]:
+        after = self._times()
+        spent = {
+            name: sum(t - self.before[name].get(pid, 0.0) for pid, t in times.items())
+            for name, times in after.items()
+        }
+        spent["other"] = procstat.machine_busy_seconds() - self.busy - sum(spent.values())
+        return {name: max(0.0, seconds) for name, seconds in spent.items()}
+
+
+def _below_lane(pid: int, lane: str) -> bool:
+    """Whether ``pid`` is a lane's worker process or one of its pool processes."""
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                argv = cmdline.read().split(b"\0")
+            with open(f"/proc/{pid}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            return False
+        if b"--lane" in argv and lane.encode() in argv:
+            return True
+        pid = parent
+    return False
+
+
+def wait_first_sent(db_url: str, prefix: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(s is not None for _, s in sent_times(db_url, prefix, "whatsapp_group")):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no WhatsApp row sent after {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 def submit(app, prefix: str, n: int) -> None:
@@ -278,8 +344,11 @@ def main() -> None:
             f"\nbacklog: {args.backlog} complaints ({4 * args.backlog} deliveries) committed in "
             f"{time.monotonic() - started:.1f} s with no worker running"
         )
-        with Processes(env, services.workdir, worker_args):
+        with Processes(env, services.workdir, worker_args) as processes:
+            wait_first_sent(db_url, "BKL", 90)
+            cpu = CpuSplit(services, processes)
             rows = wait_all_sent(db_url, "BKL", args.backlog, 600)
+            split = cpu.spent()
             statuses = row_statuses(db_url, "BKL")
             queued = services.broker.queue_length(QUEUES[Lane.PRIVATE])
         sends = sorted(s for _, s in rows)
@@ -290,6 +359,12 @@ def main() -> None:
             f"{rate:.0f} deliveries/s   (target: >= 200/s) {'PASS' if rate >= 200 else 'FAIL'}"
         )
         print(f"  meanwhile: {describe(statuses)}; private queue left {queued}")
+        print(
+            "  CPU seconds from the first WhatsApp row sent to the last: "
+            + ", ".join(f"{name} {seconds:.1f}" for name, seconds in split.items())
+            + f"; private lane {1000 * split['private lane'] / len(sends):.1f} ms a row;"
+            f" box busy {100 * sum(split.values()) / (os.cpu_count() * span):.0f}%"
+        )
         twice = len(waha.messages) - len({m.text for m in waha.messages})
         print(f"  fake WAHA accepted {len(waha.messages)} messages, {twice} of them twice")
 
