@@ -4,8 +4,13 @@ Each child runs in a process group of its own, so stopping it stops everything i
 (gunicorn's workers, Celery's pool processes), and nothing is left behind holding a port. A child
 that exits while we are not stopping is logged and started again after a back-off that grows
 with quick successive failures (1 s, 2 s, 4 s ... 30 s) and starts over once a child has run for
-a minute. Ctrl-C (SIGINT) or SIGTERM stops every child: SIGTERM to each group, then SIGKILL to
-whatever is left when :data:`STOP_TIMEOUT` is up, so the whole stop takes less than 10 s.
+a minute. Ctrl-C (SIGINT) or SIGTERM stops every child: SIGTERM to each child itself, which
+stops its own processes in order (gunicorn's arbiter its workers; a Celery worker's warm
+shutdown lets running batches hand back and closes its pool: see :mod:`workers.stopping`), then
+SIGKILL to each group, to whatever is left when :data:`STOP_TIMEOUT` is up, so the whole stop
+takes less than 10 s. (SIGTERM to a Celery worker's whole group killed its idle pool processes
+under it: the worker started new ones in the middle of its shutdown, logged an error for each,
+and hung until the SIGKILL.)
 """
 
 from __future__ import annotations
@@ -132,7 +137,8 @@ class Supervisor:
     def _stop_all(self) -> None:
         running = [c for c in self.children if c.process and c.process.poll() is None]
         for child in running:
-            _kill_group(child.process, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                child.process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
         for child in running:
             with contextlib.suppress(subprocess.TimeoutExpired):

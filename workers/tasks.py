@@ -64,7 +64,7 @@ def deliver(delivery_ids: list[int] | int, lane: str | None = None) -> dict:
     ids = [delivery_ids] if isinstance(delivery_ids, int) else list(delivery_ids)
     with stopping.batch_running():
         summary = outbox.deliver_batch(ids, lane=lane, stop=stopping.requested).summary()
-    if stopping.requested():
+    if stopping.terminated():
         # The pool terminated this process mid-batch (see workers.stopping): the batch has
         # recorded its outcomes and handed back the rest; now die as asked.
         stopping.end_process()

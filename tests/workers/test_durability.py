@@ -200,3 +200,64 @@ def test_a_pool_process_terminated_mid_batch_ends_its_call_and_hands_back_the_re
         assert len(waha.messages) == 5
     assert child not in pool_processes(worker.pid), "the terminated process did not end"
     assert "4 deliveries handed back unattempted (stop requested)" in processes.log("worker")
+
+
+def _five_rows_to_one_slow_group(make_app, env, keys, waha):
+    """Five complaints for one group whose WAHA answers in 1.5 s, and a batch that would take
+    all five (7.5 s)."""
+    stop_env = env | {
+        **waha.bridge_settings(),
+        "BRIDGE_RATE_LIMITS": "whatsapp_group=1000/1",
+        "BRIDGE_DELIVERY_BATCH": "5",
+        "BRIDGE_TASK_TIME_LIMIT": "60",
+        "BRIDGE_HTTP_TIMEOUT": "5",
+    }
+    app = make_app(**stop_env)
+    use_directory(app, ONE_GROUP)
+    client = app.test_client()
+    for n in range(5):
+        body = {"wadule_id": f"WDL-S-{n}", "title": "Judul", "body": "Isi.", "category": "umum"}
+        assert client.post(URL, json=body, headers=auth(keys["wadule"])).status_code == 202
+    waha.latency = 1.5
+    return app, stop_env
+
+
+def test_a_worker_told_to_stop_hands_back_its_batch_after_the_call_in_flight(
+    make_app, env, keys, processes
+):
+    # SIGTERM to the worker's main process only, as `docker stop` sends it: Celery's warm
+    # shutdown waits for the running task, which used to go on through its whole batch.
+    with FakeWaha() as waha:
+        app, stop_env = _five_rows_to_one_slow_group(make_app, env, keys, waha)
+        processes.env.update(stop_env)
+        worker = processes.start("worker", "worker", "--lane", "private", "--concurrency", "1")
+        waha.wait_for_requests(1, timeout=60)
+        os.kill(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=20)
+        assert private_rows(app) == {DeliveryStatus.SENT: 1, DeliveryStatus.PENDING: 4}
+        assert len(waha.requests) == 1
+    log = processes.log("worker")
+    assert "4 deliveries handed back unattempted (stop requested)" in log
+    assert "exited with 'signal" not in log
+
+
+def test_stopping_the_worker_command_ends_both_lanes_in_order(make_app, env, keys, processes):
+    # `wadule-bridge worker` supervises one worker per lane. It used to SIGTERM each lane's
+    # whole process group: the idle pool processes died under their worker, which logged an
+    # error for each, started new ones in the middle of its shutdown and was killed at 8 s.
+    with FakeWaha() as waha:
+        app, stop_env = _five_rows_to_one_slow_group(make_app, env, keys, waha)
+        processes.env.update(stop_env)
+        worker = processes.start("worker", "worker", "--concurrency", "2")
+        waha.wait_for_requests(1, timeout=60)
+        asked = time.monotonic()
+        os.kill(worker.pid, signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
+        took = time.monotonic() - asked
+        assert private_rows(app) == {DeliveryStatus.SENT: 1, DeliveryStatus.PENDING: 4}
+    log = processes.log("worker")
+    assert "did not stop within" not in log and took < 8, (took, log[-3000:])
+    assert (
+        "exited with 'signal" not in log
+        and "calling self.run()" not in log.split("SIGTERM received")[1]
+    )
