@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from sqlalchemy import select, text, update
@@ -336,7 +337,9 @@ def test_a_claim_asks_the_database_as_often_for_many_groups_as_for_one(engine_ap
     # comprehension's condition): 17 offices' rows made a claim 17 queries longer.
     from sqlalchemy import event
 
+    from bridge import db as database
     from bridge.db import engine_of
+    from bridge.outbox import claim
 
     app = engine_app(BRIDGE_DELIVERY_BATCH="10")
     statements = []
@@ -344,18 +347,24 @@ def test_a_claim_asks_the_database_as_often_for_many_groups_as_for_one(engine_ap
     def count(*_args):
         statements.append(1)
 
-    def claim_statements(ids) -> int:
+    def pick_statements(ids) -> int:
         statements.clear()
-        event.listen(engine_of(app), "before_cursor_execute", count)
-        try:
-            with app.app_context():
-                assert outbox.deliver_batch(ids).summary() == {"sent": len(ids)}
-        finally:
-            event.remove(engine_of(app), "before_cursor_execute", count)
+        with app.app_context():
+            db = database.session()
+            event.listen(engine_of(app), "before_cursor_execute", count)
+            try:
+                picked = claim.pick(db, ids, Lane.PRIVATE, utcnow(), limit=10)
+            finally:
+                event.remove(engine_of(app), "before_cursor_execute", count)
+            assert sorted(d.id for d in picked.rows) == sorted(ids)
+            db.rollback()
         return len(statements)
 
-    one_group = claim_statements([submit(app, "WDL-Q0", category="kategori0")])
-    five_groups = claim_statements(
+    one_group = pick_statements([submit(app, "WDL-Q0", category="kategori0")])
+    with app.app_context(), new_session() as db:
+        db.execute(update(Delivery).values(status="sent"))
+        db.commit()
+    five_groups = pick_statements(
         [submit(app, f"WDL-Q{n}", category=f"kategori{n}") for n in range(1, 6)]
     )
     assert five_groups == one_group
@@ -545,3 +554,39 @@ def test_rows_a_concurrent_claim_holds_keep_their_doorbell_untouched(engine_app,
             assert outbox.deliver_batch([held]).results == {}  # skipped, not waited for
         holder.rollback()
     assert row(app, held).published_at is not None
+
+
+def test_a_slow_group_holds_up_neither_the_record_nor_the_next_rows_of_the_others(
+    engine_app, waha, monkeypatch
+):
+    # Two groups in one batch: whichever request arrives first takes 2 s. The batch records
+    # what is done when its wait for the rest is up (0.3 s here): the other group's row is
+    # `sent` (and its group free for its next row) before the slow one answers, which then
+    # records itself.
+    from bridge.outbox import engine
+
+    monkeypatch.setattr(engine, "RECORD_TOGETHER_WITHIN", 0.3)
+    app = engine_app(BRIDGE_DELIVERY_BATCH="5", BRIDGE_HTTP_TIMEOUT="10")
+    first = submit(app, "WDL-H1", category="kategori1")
+    second = submit(app, "WDL-H2", category="kategori2")
+    waha.delay_next(2)
+
+    def run():
+        with app.app_context():
+            outbox.deliver_batch([first, second])
+
+    batch = threading.Thread(target=run)
+    batch.start()
+    seen = set()
+    try:
+        while batch.is_alive() and seen != {"sent", "sending"}:
+            seen = {row(app, first).status, row(app, second).status}
+            time.sleep(0.02)
+    finally:
+        batch.join()
+    assert seen == {"sent", "sending"}, "the fast group was recorded only when the batch ended"
+    assert row(app, first).status == row(app, second).status == "sent"
+    with app.app_context(), new_session() as db:
+        events = db.scalars(select(Event).order_by(Event.seq)).all()
+    # Each group's record wrote its own events, in one gap-free sequence.
+    assert [e.seq for e in events] == list(range(events[0].seq, events[0].seq + 4))
