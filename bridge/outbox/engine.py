@@ -10,9 +10,9 @@ Within a batch the rows for different targets are sent side by side (bounded by
 :data:`PARALLEL_TARGETS`), each target's rows one after the other in id order, and recorded
 together; a target that is slow to answer records its own outcomes later (PostgreSQL).
 Nothing in here sleeps: every wait is a row's ``next_attempt_at``, and the waker rings for the
-row when it is due (:mod:`bridge.outbox.sweeper`). A row whose outcome is unknown (a timeout after the request went
-out, a lease that expired while sending) goes to ``needs_review`` and is never posted again
-without a person deciding.
+row when it is due (:mod:`bridge.outbox.sweeper`). A row whose outcome is unknown (a timeout
+after the request went out, a lease that expired while sending) goes to ``needs_review`` and is
+never posted again without a person deciding.
 """
 
 from __future__ import annotations
