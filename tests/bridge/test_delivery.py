@@ -590,3 +590,10 @@ def test_a_slow_group_holds_up_neither_the_record_nor_the_next_rows_of_the_other
         events = db.scalars(select(Event).order_by(Event.seq)).all()
     # Each group's record wrote its own events, in one gap-free sequence.
     assert [e.seq for e in events] == list(range(events[0].seq, events[0].seq + 4))
+
+
+def test_the_default_batch_fills_the_send_threads():
+    from bridge.outbox import claim, engine
+    from bridge.settings import Settings
+
+    assert Settings().delivery_batch == engine.PARALLEL_TARGETS * claim.PER_TARGET
