@@ -236,13 +236,14 @@ def _send_and_record(
     if late is not None:
         concurrent.futures.wait(futures, timeout=RECORD_TOGETHER_WITHIN)
         done = late.close()
-        _record(
-            db,
-            token,
-            _answered(decided, [group for group, _back in done]),
-            [a for _group, back in done for a in back],
-            batch,
-        )
+        if decided or done:
+            _record(
+                db,
+                token,
+                _answered(decided, [group for group, _back in done]),
+                [a for _group, back in done for a in back],
+                batch,
+            )
     handed_back: list[Attempt] = []
     failure: BaseException | None = None
     for future in futures:

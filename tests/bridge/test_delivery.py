@@ -597,3 +597,17 @@ def test_the_default_batch_fills_the_send_threads():
     from bridge.settings import Settings
 
     assert Settings().delivery_batch == engine.PARALLEL_TARGETS * claim.PER_TARGET
+
+
+def test_targets_that_all_answer_late_record_themselves(engine_app, waha, monkeypatch):
+    from bridge.outbox import engine
+
+    monkeypatch.setattr(engine, "RECORD_TOGETHER_WITHIN", 0.2)
+    app = engine_app(BRIDGE_DELIVERY_BATCH="5", BRIDGE_HTTP_TIMEOUT="10")
+    ids = [submit(app, f"WDL-L{n}", category=f"kategori{n}") for n in (1, 2)]
+    waha.delay_next(1, times=2)
+    with app.app_context():
+        batch = outbox.deliver_batch(ids)
+    assert batch.summary() == {"sent": 2}
+    assert [row(app, i).status for i in ids] == ["sent", "sent"]
+    assert complaint_of(app, "WDL-L1").status == complaint_of(app, "WDL-L2").status == "forwarded"
