@@ -168,19 +168,7 @@ def test_a_pool_process_terminated_mid_batch_ends_its_call_and_hands_back_the_re
     make_app, env, keys, processes
 ):
     with FakeWaha() as waha:
-        fault_env = env | {
-            **waha.bridge_settings(),
-            "BRIDGE_RATE_LIMITS": "whatsapp_group=1000/1",
-            "BRIDGE_DELIVERY_BATCH": "5",
-            "BRIDGE_TASK_TIME_LIMIT": "60",
-            "BRIDGE_HTTP_TIMEOUT": "5",
-        }
-        app = make_app(**fault_env)
-        use_directory(app, ONE_GROUP)
-        client = app.test_client()
-        for n in range(5):
-            body = {"wadule_id": f"WDL-T-{n}", "title": "Judul", "body": "Isi.", "category": "umum"}
-            assert client.post(URL, json=body, headers=auth(keys["wadule"])).status_code == 202
+        app, fault_env = _five_rows_to_one_group(make_app, env, keys, waha)
         waha.delay_next(1.5)  # the batch's first call is still out when the SIGTERM comes
 
         processes.env.update(fault_env)
@@ -202,24 +190,23 @@ def test_a_pool_process_terminated_mid_batch_ends_its_call_and_hands_back_the_re
     assert "4 deliveries handed back unattempted (stop requested)" in processes.log("worker")
 
 
-def _five_rows_to_one_slow_group(make_app, env, keys, waha):
-    """Five complaints for one group whose WAHA answers in 1.5 s, and a batch that would take
-    all five (7.5 s)."""
-    stop_env = env | {
+def _five_rows_to_one_group(make_app, env, keys, waha):
+    """Five complaints for one WhatsApp group, and a batch that takes all five; the app and
+    the settings for the worker."""
+    batch_env = env | {
         **waha.bridge_settings(),
         "BRIDGE_RATE_LIMITS": "whatsapp_group=1000/1",
         "BRIDGE_DELIVERY_BATCH": "5",
         "BRIDGE_TASK_TIME_LIMIT": "60",
         "BRIDGE_HTTP_TIMEOUT": "5",
     }
-    app = make_app(**stop_env)
+    app = make_app(**batch_env)
     use_directory(app, ONE_GROUP)
     client = app.test_client()
     for n in range(5):
-        body = {"wadule_id": f"WDL-S-{n}", "title": "Judul", "body": "Isi.", "category": "umum"}
+        body = {"wadule_id": f"WDL-T-{n}", "title": "Judul", "body": "Isi.", "category": "umum"}
         assert client.post(URL, json=body, headers=auth(keys["wadule"])).status_code == 202
-    waha.latency = 1.5
-    return app, stop_env
+    return app, batch_env
 
 
 def test_a_worker_told_to_stop_hands_back_its_batch_after_the_call_in_flight(
@@ -228,7 +215,8 @@ def test_a_worker_told_to_stop_hands_back_its_batch_after_the_call_in_flight(
     # SIGTERM to the worker's main process only, as `docker stop` sends it: Celery's warm
     # shutdown waits for the running task, which used to go on through its whole batch.
     with FakeWaha() as waha:
-        app, stop_env = _five_rows_to_one_slow_group(make_app, env, keys, waha)
+        app, stop_env = _five_rows_to_one_group(make_app, env, keys, waha)
+        waha.latency = 1.5  # the whole batch would take 7.5 s
         processes.env.update(stop_env)
         worker = processes.start("worker", "worker", "--lane", "private", "--concurrency", "1")
         waha.wait_for_requests(1, timeout=60)
@@ -246,7 +234,8 @@ def test_stopping_the_worker_command_ends_both_lanes_in_order(make_app, env, key
     # whole process group: the idle pool processes died under their worker, which logged an
     # error for each, started new ones in the middle of its shutdown and was killed at 8 s.
     with FakeWaha() as waha:
-        app, stop_env = _five_rows_to_one_slow_group(make_app, env, keys, waha)
+        app, stop_env = _five_rows_to_one_group(make_app, env, keys, waha)
+        waha.latency = 1.5  # the whole batch would take 7.5 s
         processes.env.update(stop_env)
         worker = processes.start("worker", "worker", "--concurrency", "2")
         waha.wait_for_requests(1, timeout=60)
