@@ -14,7 +14,9 @@ offsets are, #sendmessage and #messageentity).
 - ``flood(retry_after, times)`` → 429 with ``parameters.retry_after``;
 - ``migrate(old, new)`` → 400 ``group chat was upgraded to a supergroup chat`` with
   ``parameters.migrate_to_chat_id``; the new id then works;
-- ``kick(chat)`` → 403 ``Forbidden: bot was kicked from the group chat``;
+- ``kick(chat)`` → 403 ``Forbidden: bot was kicked from the supergroup chat`` (``group``,
+  ``channel`` ... after the chat's type in ``chat_types``; supergroup when not set), the same
+  for every method in that chat;
   ``known_chats`` set → other chats get 400 ``Bad Request: chat not found``.
 
 Accepted messages answer ``{"ok": true, "result": {"message_id": N, ...}}`` with ids counting up
@@ -251,6 +253,22 @@ class FakeTelegram(MessageLog):
             return self._get_chat_member(params)
         return _error(404, "Not Found")
 
+    def _send_refusal(self, chat: str) -> Response | None:
+        """What a send method answers instead of sending (under the lock): a flood wait
+        queued with :meth:`flood`, then the chat's own refusal."""
+        if self._floods:
+            retry_after = self._floods.pop(0)
+            return Response(
+                429,
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after},
+                },
+            )
+        return self._chat_refusal(chat)
+
     def _chat_refusal(self, chat: str) -> Response | None:
         """The errors every method gives for a chat the bot cannot use (under the lock)."""
         if chat in self._migrated:
@@ -315,31 +333,9 @@ class FakeTelegram(MessageLog):
         if link_preview is not None and not isinstance(link_preview, dict):
             return _error(400, "Bad Request: can't parse link preview options JSON object")
         with self._state_lock:
-            if self._floods:
-                retry_after = self._floods.pop(0)
-                return Response(
-                    429,
-                    {
-                        "ok": False,
-                        "error_code": 429,
-                        "description": f"Too Many Requests: retry after {retry_after}",
-                        "parameters": {"retry_after": retry_after},
-                    },
-                )
-            if chat in self._migrated:
-                return Response(
-                    400,
-                    {
-                        "ok": False,
-                        "error_code": 400,
-                        "description": "Bad Request: group chat was upgraded to a supergroup chat",
-                        "parameters": {"migrate_to_chat_id": int(self._migrated[chat])},
-                    },
-                )
-            if chat in self._kicked:
-                return _error(403, "Forbidden: bot was kicked from the group chat")
-            if self.known_chats is not None and chat not in self.known_chats:
-                return _error(400, "Bad Request: chat not found")
+            refusal = self._send_refusal(chat)
+            if refusal is not None:
+                return refusal
             message_id = self._next_id.get(chat, 0) + 1
             self._next_id[chat] = message_id
             self._messages.append(
@@ -374,18 +370,7 @@ class FakeTelegram(MessageLog):
         if _utf16_len(caption) > MAX_CAPTION:
             return _error(400, "Bad Request: message caption is too long")
         with self._state_lock:
-            if self._floods:
-                retry_after = self._floods.pop(0)
-                return Response(
-                    429,
-                    {
-                        "ok": False,
-                        "error_code": 429,
-                        "description": f"Too Many Requests: retry after {retry_after}",
-                        "parameters": {"retry_after": retry_after},
-                    },
-                )
-            refusal = self._chat_refusal(chat)
+            refusal = self._send_refusal(chat)
             if refusal is not None:
                 return refusal
             message_id = self._next_id.get(chat, 0) + 1

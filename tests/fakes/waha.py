@@ -387,6 +387,18 @@ class FakeWaha(MessageLog):
         status = self.sessions[session]
         if status != "WORKING":
             return _not_working(session, status)
+        refusal = self._chat_refusal(chat_id)
+        if refusal is not None:
+            return refusal
+        with self._state_lock:
+            short_id = self._short_id()
+            self._messages.append(
+                WahaMessage(session, chat_id, text, short_id, time.monotonic(), dict(body))
+            )
+        return Response(201, self._engine_body(chat_id, text, short_id))
+
+    def _chat_refusal(self, chat_id: str) -> Response | None:
+        """What the send routes answer for a chat id they cannot send to."""
         if not _CHAT_ID.match(chat_id):
             return Response(
                 422,
@@ -400,12 +412,7 @@ class FakeWaha(MessageLog):
             return Response(
                 404, {"statusCode": 404, "message": "Chat not found", "error": "Not Found"}
             )
-        with self._state_lock:
-            short_id = self._short_id()
-            self._messages.append(
-                WahaMessage(session, chat_id, text, short_id, time.monotonic(), dict(body))
-            )
-        return Response(201, self._engine_body(chat_id, text, short_id))
+        return None
 
     def _send_image(self, request: Request) -> Response:
         body = request.json
@@ -450,19 +457,9 @@ class FakeWaha(MessageLog):
                     "error": "Unprocessable Entity",
                 },
             )
-        if not _CHAT_ID.match(chat_id):
-            return Response(
-                422,
-                {
-                    "statusCode": 422,
-                    "message": f"Invalid chatId '{chat_id}': use <phone>@c.us or <group>@g.us",
-                    "error": "Unprocessable Entity",
-                },
-            )
-        if self.known_chats is not None and chat_id not in self.known_chats:
-            return Response(
-                404, {"statusCode": 404, "message": "Chat not found", "error": "Not Found"}
-            )
+        refusal = self._chat_refusal(chat_id)
+        if refusal is not None:
+            return refusal
         with self._state_lock:
             short_id = self._short_id()
             self._messages.append(

@@ -177,6 +177,7 @@ def test_errors_after_migration_propagate(fake_telegram: FakeTelegram, make_mess
 
 
 def test_kicked_bot_is_permanent(fake_telegram: FakeTelegram, make_message):
+    fake_telegram.chat_types[CHAT] = "group"  # a basic group; supergroups say "supergroup"
     fake_telegram.kick(CHAT)
     with pytest.raises(PermanentError) as caught:
         adapter_for(fake_telegram.url).send(make_message(target=CHAT))
