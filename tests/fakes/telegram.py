@@ -16,7 +16,10 @@ offsets are, #sendmessage and #messageentity).
   ``parameters.migrate_to_chat_id``; the new id then works;
 - ``kick(chat)`` → 403 ``Forbidden: bot was kicked from the supergroup chat`` (``group``,
   ``channel`` ... after the chat's type in ``chat_types``; supergroup when not set), the same
-  for every method in that chat;
+  for every method in that chat. The Bot API documents no error texts; these are the ones
+  libraries match on: aiogram PR 445 ("Actual message after bot kicked: Forbidden: bot was
+  kicked from the supergroup chat"), TelegramBots/Telegram.Bot issue 662 (the group and
+  channel variants), teloxide issue 372 (the same 403 from unpinChatMessage, not only sends);
   ``known_chats`` set → other chats get 400 ``Bad Request: chat not found``.
 
 Accepted messages answer ``{"ok": true, "result": {"message_id": N, ...}}`` with ids counting up

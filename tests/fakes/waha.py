@@ -274,10 +274,9 @@ class FakeWaha(MessageLog):
         return _cannot(request)
 
     def _lid(self, session: str, lid: str) -> Response:
-        if session not in self.sessions:
-            return _not_found(session)
-        if self.sessions[session] != "WORKING":
-            return _not_working(session, self.sessions[session])
+        refusal = self._working(session)
+        if refusal is not None:
+            return refusal
         if "@" not in lid:
             lid += "@lid"
         if not lid.endswith("@lid"):
@@ -382,20 +381,10 @@ class FakeWaha(MessageLog):
         if problems:
             return _bad_request(problems)
         session, chat_id, text = body["session"], body["chatId"], body["text"]
-        if session not in self.sessions:
-            return _not_found(session)
-        status = self.sessions[session]
-        if status != "WORKING":
-            return _not_working(session, status)
-        refusal = self._chat_refusal(chat_id)
+        refusal = self._working(session) or self._chat_refusal(chat_id)
         if refusal is not None:
             return refusal
-        with self._state_lock:
-            short_id = self._short_id()
-            self._messages.append(
-                WahaMessage(session, chat_id, text, short_id, time.monotonic(), dict(body))
-            )
-        return Response(201, self._engine_body(chat_id, text, short_id))
+        return self._accept(session, chat_id, text, dict(body))
 
     def _chat_refusal(self, chat_id: str) -> Response | None:
         """What the send routes answer for a chat id they cannot send to."""
@@ -443,10 +432,9 @@ class FakeWaha(MessageLog):
         if problems:
             return _bad_request(problems)
         session, chat_id = body["session"], body["chatId"]
-        if session not in self.sessions:
-            return _not_found(session)
-        if self.sessions[session] != "WORKING":
-            return _not_working(session, self.sessions[session])
+        refusal = self._working(session)
+        if refusal is not None:
+            return refusal
         if self.tier != "PLUS" and not self.has("2026.6.1"):
             return Response(
                 422,
@@ -460,20 +448,19 @@ class FakeWaha(MessageLog):
         refusal = self._chat_refusal(chat_id)
         if refusal is not None:
             return refusal
+        params = {k: v for k, v in body.items() if k != "file"}
+        return self._accept(session, chat_id, caption or "", params, image=data)
+
+    def _accept(
+        self, session: str, chat_id: str, text: str, params: dict, image: bytes | None = None
+    ) -> Response:
+        """Keep a message a send route accepted; answer 201 in the engine's shape."""
         with self._state_lock:
             short_id = self._short_id()
             self._messages.append(
-                WahaMessage(
-                    session,
-                    chat_id,
-                    caption or "",
-                    short_id,
-                    time.monotonic(),
-                    {k: v for k, v in body.items() if k != "file"},
-                    image=data,
-                )
+                WahaMessage(session, chat_id, text, short_id, time.monotonic(), params, image)
             )
-        return Response(201, self._engine_body(chat_id, caption or "", short_id))
+        return Response(201, self._engine_body(chat_id, text, short_id))
 
     def _short_id(self) -> str:
         return f"3EB0{next(self._ids):016X}"
