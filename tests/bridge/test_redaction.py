@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bridge.redaction import PLACEHOLDER, name_parts, redact, redact_complaint_text
@@ -199,6 +200,9 @@ def emails(draw) -> str:
     case=st.sampled_from([str.lower, str.upper, str.title, lambda s: s]),
 )
 def test_planted_personal_data_never_survives(first, last, phone, nik, email, words, case):
+    # Two fillers that touch with digits ("2024" then "200 meter") make one run of 9 digits or
+    # more that is not only years: the safety net hides it on purpose (bridge.redaction.numbers).
+    assume(not any(a[-1].isdigit() and b[0].isdigit() for a, b in itertools.pairwise(words)))
     spelled, national = phone
     name = f"{first} {last}"
     text = " ".join(
