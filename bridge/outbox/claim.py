@@ -125,12 +125,18 @@ def pick(
     return Picked(sorted(loaded, key=lambda d: d.id), _passed_over(db, targets, loaded))
 
 
+def side_by_side(db: Session) -> bool:
+    """Whether the outbox's writers run side by side on this database: PostgreSQL's claims and
+    records do (claims lock their targets), SQLite's queue for its one write lock."""
+    return db.get_bind().dialect.name == "postgresql"
+
+
 def _passed_over(
     db: Session, locked: list[tuple[str, str]], taken: Sequence[Delivery]
 ) -> set[tuple[str, str]]:
     """Targets whose advisory lock this claim holds but takes no row of. Only PostgreSQL
     claims lock targets (and run concurrently); SQLite's run one at a time and skip nobody."""
-    if db.get_bind().dialect.name != "postgresql":
+    if not side_by_side(db):
         return set()
     return set(locked) - {(d.kind, d.target) for d in taken}
 
@@ -191,7 +197,7 @@ def _take_targets(db: Session, targets: list[tuple[str, str]]) -> list[tuple[str
     (held until the claim commits, by when their rows are ``sending``). SQLite: all of them;
     its claims run one at a time, and the claim re-checks that no row of the target is sent
     by someone else."""
-    if not targets or db.get_bind().dialect.name != "postgresql":
+    if not targets or not side_by_side(db):
         return targets
     keys = [f"{kind}:{target}" for kind, target in targets]
     got = set(

@@ -218,7 +218,7 @@ def _send_and_record(
         _record(db, token, _answered(decided, groups), handed_back, batch)
         return handed_back
     app = current_app._get_current_object()
-    late = _LateTargets(token) if db.get_bind().dialect.name == "postgresql" else None
+    late = _LateTargets(token)
     futures = [
         # Each with a copy of this context: the send threads log with the batch's request id.
         _executor().submit(
@@ -233,17 +233,19 @@ def _send_and_record(
         )
         for group in groups
     ]
-    if late is not None:
-        concurrent.futures.wait(futures, timeout=RECORD_TOGETHER_WITHIN)
-        done = late.close()
-        if decided or done:
-            _record(
-                db,
-                token,
-                _answered(decided, [group for group, _back in done]),
-                [a for _group, back in done for a in back],
-                batch,
-            )
+    # SQLite's writers queue for one lock: there the batch waits for every target, so none
+    # records on its own.
+    patience = RECORD_TOGETHER_WITHIN if claims.side_by_side(db) else None
+    concurrent.futures.wait(futures, timeout=patience)
+    done = late.close()
+    if decided or done:
+        _record(
+            db,
+            token,
+            _answered(decided, [group for group, _back in done]),
+            [a for _group, back in done for a in back],
+            batch,
+        )
     handed_back: list[Attempt] = []
     failure: BaseException | None = None
     for future in futures:
@@ -254,8 +256,6 @@ def _send_and_record(
             continue
         batch.results.update(part.results)
         handed_back += handed
-    if late is None:
-        _record(db, token, _answered(decided, groups), handed_back, batch)
     if failure is not None:
         raise failure
     return handed_back
@@ -294,14 +294,14 @@ class _LateTargets:
 
 
 def _send_group_in_app(
-    app: Flask, group: list[Attempt], late: _LateTargets | None, deadline, stop, settings
+    app: Flask, group: list[Attempt], late: _LateTargets, deadline, stop, settings
 ) -> tuple[Batch, list[Attempt]]:
     """Send one target's rows in a pool thread; record them here if the batch has recorded
     without them."""
     with app.app_context():
         handed_back = _send_in_order(group, deadline, stop, settings)
         part = Batch()
-        if late is not None and not late.hand_in(group, handed_back):
+        if not late.hand_in(group, handed_back):
             done = [a for a in group if a.outcome is not None]
             _record(database.session(), late.token, done, handed_back, part)
         return part, handed_back
