@@ -102,9 +102,6 @@ class Processes(contextlib.AbstractContextManager):
                 )
             )
 
-    def __enter__(self) -> Processes:
-        return self
-
     def __exit__(self, *exc_info) -> None:
         for process in self.processes:
             with contextlib.suppress(ProcessLookupError):
@@ -131,11 +128,12 @@ class CpuSplit:
 
     def _times(self) -> dict[str, dict[int, float]]:
         worker, beat = self.processes.processes
-        lanes: dict[str, set[int]] = {"private lane": set(), "public lane": set()}
-        for pid in procstat.descendants(worker.pid):
-            for lane in ("private", "public"):
-                if _below_lane(pid, lane):
-                    lanes[f"{lane} lane"].add(pid)
+        # `wadule-bridge worker` starts one `worker --lane NAME` per lane, each with its pool.
+        lanes = {f"{lane.value} lane": set() for lane in Lane}
+        for pid in procstat.children(worker.pid):
+            argv = procstat.argv(pid)
+            if "--lane" in argv[:-1]:
+                lanes[f"{argv[argv.index('--lane') + 1]} lane"] = procstat.descendants(pid)
         groups = lanes | {
             "worker's supervisor": {worker.pid},
             "beat": procstat.descendants(beat.pid),
@@ -155,28 +153,23 @@ class CpuSplit:
         return {name: max(0.0, seconds) for name, seconds in spent.items()}
 
 
-def _below_lane(pid: int, lane: str) -> bool:
-    """Whether ``pid`` is a lane's worker process or one of its pool processes."""
-    while pid > 1:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                argv = cmdline.read().split(b"\0")
-            with open(f"/proc/{pid}/stat") as stat:
-                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except OSError:
-            return False
-        if b"--lane" in argv and lane.encode() in argv:
-            return True
-        pid = parent
-    return False
-
-
 def wait_first_sent(db_url: str, prefix: str, timeout: float) -> None:
+    engine = create_engine(db_url)
+    first = text(
+        "SELECT 1 FROM complaints c JOIN deliveries d ON d.complaint_id = c.id"
+        " WHERE c.wadule_id LIKE :p AND d.kind = 'whatsapp_group' AND d.sent_at IS NOT NULL"
+        " LIMIT 1"
+    )
     deadline = time.monotonic() + timeout
-    while not any(s is not None for _, s in sent_times(db_url, prefix, "whatsapp_group")):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"no WhatsApp row sent after {timeout:.0f} s")
-        time.sleep(0.05)
+    try:
+        with engine.connect() as conn:
+            while conn.execute(first, {"p": prefix + "-%"}).first() is None:
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"no WhatsApp row sent after {timeout:.0f} s")
+                conn.rollback()
+                time.sleep(0.05)
+    finally:
+        engine.dispose()
 
 
 def submit(app, prefix: str, n: int) -> None:

@@ -22,12 +22,23 @@ def _stat_fields(pid: int) -> list[str] | None:
     return raw[raw.rindex(")") + 2 :].split()
 
 
-def descendants(root: int) -> set[int]:
-    """``root`` and every process below it."""
+def _children() -> dict[int, list[int]]:
+    """Every live process's children, by parent pid."""
     children: dict[int, list[int]] = defaultdict(list)
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (fields := _stat_fields(int(entry))) is not None:
             children[int(fields[1])].append(int(entry))
+    return children
+
+
+def children(parent: int) -> list[int]:
+    """The processes ``parent`` started (one level down)."""
+    return _children().get(parent, [])
+
+
+def descendants(root: int) -> set[int]:
+    """``root`` and every process below it."""
+    children = _children()
     found, todo = set(), [root]
     while todo:
         pid = todo.pop()
@@ -35,6 +46,15 @@ def descendants(root: int) -> set[int]:
             found.add(pid)
             todo.extend(children.get(pid, ()))
     return found
+
+
+def argv(pid: int) -> list[str]:
+    """The command line of ``pid`` (empty when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        return []
 
 
 def cpu_seconds(pids: set[int]) -> dict[int, float]:
